@@ -1,0 +1,58 @@
+"""The ``wsrelay`` command.
+
+::
+
+    wsrelay serve   [--host 127.0.0.1] [--port 8765] [--stage dev]   the local API Gateway
+    wsrelay chat    URL [--room R] [--name N]                         a terminal chat client
+    wsrelay deploy  [--stack-name N] [--region R] [--endpoint-url U]  deploy to AWS (or moto)
+    wsrelay destroy [--stack-name N] [--region R] [--endpoint-url U]  remove what deploy made
+    wsrelay status  [--stack-name N] [--region R] [--endpoint-url U]  list what exists
+
+Each command lives in its own module, which adds its sub-parser through ``register`` and is
+imported only when the command runs, so ``wsrelay deploy`` never imports the gateway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+#: command name → (module that implements it, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("wsrelay.local.cli", "run the local API Gateway (WebSocket + @connections + chat page)"),
+    "chat": ("wsrelay.chat", "chat from the terminal through a WebSocket API"),
+    "deploy": ("wsrelay.deploy.cli", "deploy the stack to AWS (or to a moto server)"),
+    "destroy": ("wsrelay.deploy.cli", "remove every resource the stack created"),
+    "status": ("wsrelay.deploy.cli", "list the stack's resources that exist"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the top-level parser; each sub-command's module adds its own arguments."""
+    parser = argparse.ArgumentParser(
+        prog="wsrelay", description="Serverless WebSocket chat on AWS: run it locally, deploy it."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(_module=module_name)
+        module = importlib.import_module(module_name)
+        module.register(name, sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = importlib.import_module(args._module)
+    status: int = module.run(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

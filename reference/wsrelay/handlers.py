@@ -1,0 +1,266 @@
+"""The Lambda entry points: what ships to AWS (standard library and boto3 only).
+
+``lambda_handler(event, context)`` dispatches on ``requestContext.routeKey``:
+
+=============== ===========================================================================
+``$connect``    validate ``?room=&name=``, store the connection (400 refuses the handshake)
+``$disconnect`` delete the connection's row
+``sendmessage`` broadcast a ``message`` frame to the sender's room, sender included
+``joinroom``    move the sender to another room and confirm with a ``joined`` frame
+``$default``    anything else: answer with an ``error`` frame that shows a valid frame
+=============== ===========================================================================
+
+Route functions take their collaborators (store, broadcaster, clock) as arguments, so the
+same code runs in Lambda, in the local gateway and in tests; ``lambda_handler`` only builds
+them from the environment:
+
+- ``CONNECTIONS_TABLE``: the table's name (required).
+- The management API's endpoint is ``https://{domainName}/{stage}`` from the event, unless
+  the SDK's own ``AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`` is set; DynamoDB likewise
+  honours ``AWS_ENDPOINT_URL_DYNAMODB``. Both are standard boto3 settings:
+  https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+
+A route's return value reaches no client (the API defines no route responses), so every
+error on a message route is posted to the sender as an ``error`` frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from wsrelay import events, protocol
+from wsrelay.broadcast import Broadcaster
+from wsrelay.exceptions import ConfigurationError, ProtocolError
+from wsrelay.store import ConnectionStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = [
+    "Dependencies",
+    "dependencies_from_environment",
+    "dispatch",
+    "lambda_handler",
+    "on_connect",
+    "on_default",
+    "on_disconnect",
+    "on_joinroom",
+    "on_sendmessage",
+]
+
+logger = logging.getLogger(__name__)
+
+Response = dict[str, Any]
+TABLE_VARIABLE = "CONNECTIONS_TABLE"
+MANAGEMENT_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"
+DYNAMODB_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
+
+
+@dataclass
+class Dependencies:
+    """What the route functions need: the table, a way to reach the connections, a clock."""
+
+    store: ConnectionStore
+    broadcaster: Broadcaster
+    clock: Callable[[], float] = time.time
+    rng: random.Random = field(default_factory=random.Random)
+
+
+def _response(status: int, body: str = "") -> Response:
+    return {"statusCode": status, "body": body}
+
+
+# --- the routes -----------------------------------------------------------------------------
+
+
+def on_connect(event: Mapping[str, Any], deps: Dependencies) -> Response:
+    """``$connect``: validate the query parameters and store the connection.
+
+    Returns 400 (which refuses the WebSocket handshake with HTTP 400) when ``room`` or
+    ``name`` is not 1-64 characters of ``A-Za-z0-9_-``. A client that offers subprotocols
+    gets the first one back, as API Gateway requires for the handshake to complete:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html
+    """
+    params = events.query_parameters(event)
+    try:
+        room = protocol.validate_room(params.get("room", protocol.DEFAULT_ROOM))
+        name = (
+            protocol.validate_name(params["name"])
+            if "name" in params
+            else protocol.generate_name(deps.rng)
+        )
+    except ProtocolError as exc:
+        return _response(400, f"connection refused: {exc}")
+    connected_at = event["requestContext"].get("connectedAt")
+    deps.store.add(events.connection_id(event), room, name, connected_at=connected_at)
+    response = _response(200, f"connected to {room} as {name}")
+    offered = _header(event, "Sec-WebSocket-Protocol")
+    if offered:
+        response["headers"] = {"Sec-WebSocket-Protocol": offered.split(",")[0].strip()}
+    return response
+
+
+def on_disconnect(event: Mapping[str, Any], deps: Dependencies) -> Response:
+    """``$disconnect``: delete the connection's row (a missing row is fine: it may have expired)."""
+    deps.store.remove(events.connection_id(event))
+    return _response(200, "disconnected")
+
+
+def on_sendmessage(event: Mapping[str, Any], deps: Dependencies) -> Response:
+    """``sendmessage``: broadcast the message to the sender's room, sender included."""
+    return _on_message(event, deps)
+
+
+def on_joinroom(event: Mapping[str, Any], deps: Dependencies) -> Response:
+    """``joinroom``: move the sender to the room and answer with a ``joined`` frame."""
+    return _on_message(event, deps)
+
+
+def on_default(event: Mapping[str, Any], deps: Dependencies) -> Response:
+    """``$default``: the frame matched no route; tell the sender what a valid frame is."""
+    try:
+        protocol.parse_client_frame(events.body(event))
+        # A valid frame can only land here when the API lacks its route.
+        error = "this API has no route for that action; ask its owner to add the route"
+    except ProtocolError as exc:
+        error = str(exc)
+    return _tell_sender(event, deps, error)
+
+
+def _on_message(event: Mapping[str, Any], deps: Dependencies) -> Response:
+    sender = events.connection_id(event)
+    try:
+        frame = protocol.parse_client_frame(events.body(event))
+    except ProtocolError as exc:
+        return _tell_sender(event, deps, str(exc))
+    if isinstance(frame, protocol.JoinRoom):
+        if deps.store.move(sender, frame.room) is None:
+            return _tell_sender(event, deps, _NOT_REGISTERED)
+        deps.broadcaster.send(sender, protocol.joined_frame(frame.room))
+        return _response(200, f"joined {frame.room}")
+    row = deps.store.get(sender)
+    if row is None:
+        return _tell_sender(event, deps, _NOT_REGISTERED)
+    try:
+        payload = protocol.message_frame(
+            room=row.room,
+            sender=row.user_name,
+            connection_id=sender,
+            message=frame.message,
+            sent_at=int(deps.clock() * 1000),
+        )
+    except ProtocolError as exc:
+        return _tell_sender(event, deps, str(exc))
+    result = deps.broadcaster.broadcast(row.room, payload)
+    return _response(200, str(result))
+
+
+_NOT_REGISTERED = (
+    "your connection is not in the connections table (its row expired or was removed); "
+    "reconnect to join again"
+)
+
+
+def _tell_sender(event: Mapping[str, Any], deps: Dependencies, error: str) -> Response:
+    """Post an error frame to the sender; a sender that has gone meanwhile is not an error."""
+    deps.broadcaster.send(events.connection_id(event), protocol.error_frame(error))
+    return _response(400, error)
+
+
+def _header(event: Mapping[str, Any], name: str) -> str | None:
+    headers = event.get("headers") or {}
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+ROUTES: dict[str, Callable[[Mapping[str, Any], Dependencies], Response]] = {
+    "$connect": on_connect,
+    "$disconnect": on_disconnect,
+    "sendmessage": on_sendmessage,
+    "joinroom": on_joinroom,
+    "$default": on_default,
+}
+
+
+def dispatch(event: Mapping[str, Any], deps: Dependencies) -> Response:
+    """Run the route function for the event's ``routeKey``.
+
+    An unknown route key is answered like ``$default``; an event that is not a WebSocket
+    event at all gets 400 with the reason.
+    """
+    try:
+        route = events.route_key(event)
+        events.connection_id(event)
+    except ValueError as exc:
+        return _response(400, str(exc))
+    handler = ROUTES.get(route, on_default)
+    return handler(event, deps)
+
+
+# --- building the collaborators in Lambda ---------------------------------------------------
+
+_clients: dict[tuple[str, str | None, str | None], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(service: str, endpoint_url: str | None) -> Any:
+    """Return a cached boto3 client: warm invocations reuse connections and credentials.
+
+    The cache is keyed by endpoint and region, so events from two APIs (or two local
+    gateways in one process) never share a client meant for the other.
+    """
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    key = (service, endpoint_url, region)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = boto3.client(service, endpoint_url=endpoint_url, region_name=region)  # type: ignore[call-overload]
+            _clients[key] = client
+    return client
+
+
+def dependencies_from_environment(event: Mapping[str, Any]) -> Dependencies:
+    """Build the route functions' collaborators from the environment and the event.
+
+    The endpoints are the ones boto3 itself would pick from ``AWS_ENDPOINT_URL_DYNAMODB``
+    and ``AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI``; they are passed explicitly only so the
+    client cache can tell them apart.
+
+    Raises:
+        ConfigurationError: ``CONNECTIONS_TABLE`` is not set.
+    """
+    table = os.environ.get(TABLE_VARIABLE)
+    if not table:
+        raise ConfigurationError(
+            f"{TABLE_VARIABLE} is not set: set it to the connections table's name"
+        )
+    dynamodb: DynamoDBClient = _client("dynamodb", os.environ.get(DYNAMODB_ENDPOINT_VARIABLE))
+    management_url = os.environ.get(MANAGEMENT_ENDPOINT_VARIABLE) or (
+        f"https://{events.domain_name(event)}/{events.stage(event)}"
+    )
+    management: ApiGatewayManagementApiClient = _client("apigatewaymanagementapi", management_url)
+    store = ConnectionStore(dynamodb, table)
+    return Dependencies(store=store, broadcaster=Broadcaster(management, store))
+
+
+def lambda_handler(event: dict[str, Any], context: object) -> Response:
+    """The Lambda entry point: build collaborators from the environment, then dispatch."""
+    try:
+        events.route_key(event)
+        events.domain_name(event)
+        events.stage(event)
+    except ValueError as exc:
+        return _response(400, str(exc))
+    return dispatch(event, dependencies_from_environment(event))

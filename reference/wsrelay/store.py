@@ -1,0 +1,270 @@
+"""``ConnectionStore``: the DynamoDB table of open connections and its room index.
+
+One item per open connection::
+
+    connectionId (S, partition key)  roomId (S)  userName (S)
+    connectedAt (N, epoch ms)        expiresAt (N, epoch s: the table's TTL attribute)
+
+The global secondary index ``byRoom`` (partition key ``roomId``) lets a broadcast read exactly
+one room's members with a paginated Query, so its cost grows with the room, not with the
+table. A Scan per message, as the seed article does, reads every connection of every room.
+
+``expiresAt`` is a safety net: ``$disconnect`` is best effort, so a row whose connection
+vanished without one is removed by TTL (AWS) or by the broadcaster's 410 clean-up.
+
+The store uses the low-level DynamoDB client, which is thread-safe (boto3 resources are not),
+so one store can serve a broadcaster's thread pool.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = ["CONNECTION_TTL_SECONDS", "ROOM_INDEX", "Connection", "ConnectionStore", "ReadCost"]
+
+ROOM_INDEX = "byRoom"
+#: API Gateway closes a WebSocket connection after 2 hours at most, so no row should
+#: outlive that: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+CONNECTION_TTL_SECONDS = 2 * 60 * 60
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One row of the table: who is connected, to which room, since when."""
+
+    connection_id: str
+    room: str
+    user_name: str
+    connected_at: int
+    expires_at: int
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Connection:
+        """Build from a DynamoDB item in the low-level client's typed form."""
+        return cls(
+            connection_id=item["connectionId"]["S"],
+            room=item["roomId"]["S"],
+            user_name=item.get("userName", {}).get("S", ""),
+            connected_at=int(item.get("connectedAt", {}).get("N", "0")),
+            expires_at=int(item.get("expiresAt", {}).get("N", "0")),
+        )
+
+
+@dataclass(frozen=True)
+class ReadCost:
+    """What reading one room cost: the members found and the items DynamoDB read for them."""
+
+    members: int
+    items_read: int
+    requests: int
+
+
+class ConnectionStore:
+    """The connections table.
+
+    Args:
+        client: a DynamoDB client (``boto3.client("dynamodb")``); its endpoint decides whether
+            this is AWS, moto or DynamoDB Local.
+        table_name: the table's name (the handlers read it from ``CONNECTIONS_TABLE``).
+        clock: returns the current time in seconds; inject one for deterministic rows.
+    """
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.table_name = table_name
+        self._clock = clock
+
+    # --- the table itself -----------------------------------------------------------------
+
+    def create_table(self, *, wait: bool = True) -> None:
+        """Create the table with its ``byRoom`` index and the TTL on ``expiresAt``.
+
+        On-demand billing, so nothing needs sizing. Creating a table that already exists is
+        not an error: the call is idempotent, so notebooks and the gateway can call it again.
+        """
+        try:
+            self.client.create_table(
+                TableName=self.table_name,
+                AttributeDefinitions=[
+                    {"AttributeName": "connectionId", "AttributeType": "S"},
+                    {"AttributeName": "roomId", "AttributeType": "S"},
+                ],
+                KeySchema=[{"AttributeName": "connectionId", "KeyType": "HASH"}],
+                GlobalSecondaryIndexes=[
+                    {
+                        "IndexName": ROOM_INDEX,
+                        "KeySchema": [{"AttributeName": "roomId", "KeyType": "HASH"}],
+                        # A broadcast needs the ids; the names let a room list its members
+                        # without a second read. Nothing else is copied into the index.
+                        "Projection": {
+                            "ProjectionType": "INCLUDE",
+                            "NonKeyAttributes": ["userName", "connectedAt"],
+                        },
+                    }
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        except self.client.exceptions.ResourceInUseException:
+            return
+        if wait:
+            self.client.get_waiter("table_exists").wait(
+                TableName=self.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+            )
+        self.client.update_time_to_live(
+            TableName=self.table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
+        )
+
+    # --- rows -----------------------------------------------------------------------------
+
+    def add(
+        self, connection_id: str, room: str, user_name: str, *, connected_at: int | None = None
+    ) -> Connection:
+        """Store a new connection; ``connected_at`` is epoch ms (default: now)."""
+        now_ms = connected_at if connected_at is not None else int(self._clock() * 1000)
+        row = Connection(
+            connection_id=connection_id,
+            room=room,
+            user_name=user_name,
+            connected_at=now_ms,
+            expires_at=now_ms // 1000 + CONNECTION_TTL_SECONDS,
+        )
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "connectionId": {"S": row.connection_id},
+                "roomId": {"S": row.room},
+                "userName": {"S": row.user_name},
+                "connectedAt": {"N": str(row.connected_at)},
+                "expiresAt": {"N": str(row.expires_at)},
+            },
+        )
+        return row
+
+    def get(self, connection_id: str) -> Connection | None:
+        """Return the connection's row, or ``None`` if there is none."""
+        response = self.client.get_item(
+            TableName=self.table_name,
+            Key={"connectionId": {"S": connection_id}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return Connection.from_item(item) if item else None
+
+    def remove(self, connection_id: str) -> bool:
+        """Delete the connection's row; return whether there was one."""
+        response = self.client.delete_item(
+            TableName=self.table_name,
+            Key={"connectionId": {"S": connection_id}},
+            ReturnValues="ALL_OLD",
+        )
+        return bool(response.get("Attributes"))
+
+    def move(self, connection_id: str, room: str) -> Connection | None:
+        """Move a connection to ``room``; return the updated row, or ``None`` if it is gone.
+
+        The update is conditional on the row existing, so moving a connection that has just
+        disconnected cannot leave a half-made row behind.
+        """
+        try:
+            response = self.client.update_item(
+                TableName=self.table_name,
+                Key={"connectionId": {"S": connection_id}},
+                UpdateExpression="SET roomId = :room",
+                ConditionExpression="attribute_exists(connectionId)",
+                ExpressionAttributeValues={":room": {"S": room}},
+                ReturnValues="ALL_NEW",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return None
+        return Connection.from_item(response["Attributes"])
+
+    # --- rooms ----------------------------------------------------------------------------
+
+    def room_pages(self, room: str, *, page_size: int | None = None) -> Iterator[list[Connection]]:
+        """Yield a room's members a page at a time, from a paginated Query of ``byRoom``.
+
+        Each page is one Query request; the next is sent only when the caller asks for it,
+        so a broadcaster can start sending before the whole room is read. ``page_size`` sets
+        ``Limit`` (default: DynamoDB's 1 MB pages). Never scans the table.
+        """
+        for page in self._query_room(room, page_size):
+            yield [Connection.from_item(item) for item in page.get("Items", [])]
+
+    def room_members(self, room: str, *, page_size: int | None = None) -> Iterator[Connection]:
+        """Yield every member of ``room`` (paginated Query of ``byRoom``; never a Scan)."""
+        for page in self.room_pages(room, page_size=page_size):
+            yield from page
+
+    def _query_room(self, room: str, page_size: int | None) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": ROOM_INDEX,
+            "KeyConditionExpression": "roomId = :room",
+            "ExpressionAttributeValues": {":room": {"S": room}},
+        }
+        if page_size is not None:
+            kwargs["Limit"] = page_size
+        while True:
+            page = self.client.query(**kwargs)
+            yield dict(page)
+            last_key = page.get("LastEvaluatedKey")
+            if not last_key:
+                return
+            kwargs["ExclusiveStartKey"] = last_key
+
+    def room_read_cost(self, room: str) -> ReadCost:
+        """Read ``room`` through the index and count the items DynamoDB read to do it."""
+        members = read = requests = 0
+        for page in self._query_room(room, None):
+            requests += 1
+            members += page.get("Count", 0)
+            read += page.get("ScannedCount", 0)
+        return ReadCost(members=members, items_read=read, requests=requests)
+
+    def room_read_cost_by_scan(self, room: str) -> ReadCost:
+        """Read ``room`` as the seed article does, with a Scan of the whole table.
+
+        For teaching only: it shows that a Scan reads every row of every room to find one
+        room's members, so each broadcast costs O(all connections). Never use it to broadcast.
+        """
+        members = read = requests = 0
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "roomId = :room",
+            "ExpressionAttributeValues": {":room": {"S": room}},
+        }
+        while True:
+            page = self.client.scan(**kwargs)
+            requests += 1
+            members += page.get("Count", 0)
+            read += page.get("ScannedCount", 0)
+            last_key = page.get("LastEvaluatedKey")
+            if not last_key:
+                return ReadCost(members=members, items_read=read, requests=requests)
+            kwargs["ExclusiveStartKey"] = last_key
+
+    def all_connections(self) -> list[Connection]:
+        """Return every row, sorted by room then connection id (for display and tests)."""
+        rows: list[Connection] = []
+        kwargs: dict[str, Any] = {"TableName": self.table_name}
+        while True:
+            page = self.client.scan(**kwargs)
+            rows.extend(Connection.from_item(item) for item in page.get("Items", []))
+            last_key = page.get("LastEvaluatedKey")
+            if not last_key:
+                break
+            kwargs["ExclusiveStartKey"] = last_key
+        return sorted(rows, key=lambda c: (c.room, c.connection_id))
