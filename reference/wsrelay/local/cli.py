@@ -1,0 +1,80 @@
+"""``wsrelay serve``: run the local API Gateway until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+__all__ = ["register", "run"]
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def register(name: str, parser: argparse.ArgumentParser) -> None:
+    """Add ``serve``'s arguments."""
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1, this machine only)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)"
+    )
+    parser.add_argument("--stage", default="dev", help="stage name, the URL's path (default: dev)")
+    parser.add_argument(
+        "--table", default=None, help="connections table name (default: wsrelay-connections)"
+    )
+    parser.add_argument(
+        "--dynamodb-endpoint",
+        default=None,
+        help="use this DynamoDB endpoint (DynamoDB Local, AWS) instead of the embedded moto server",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not log a line per invocation")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the gateway, print its URLs, serve until interrupted."""
+    from wsrelay.local.gateway import DEFAULT_TABLE, LocalGateway
+
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s"
+    )
+    if args.host not in LOOPBACK:
+        print(
+            f"WARNING: binding {args.host}: anyone who can reach this machine on port {args.port} "
+            "can connect, chat and call the @connections API (no authentication). "
+            "Use it on a workshop network you trust, and stop it afterwards."
+        )
+    gateway = LocalGateway(
+        host=args.host,
+        port=args.port,
+        stage=args.stage,
+        table_name=args.table or DEFAULT_TABLE,
+        dynamodb_endpoint=args.dynamodb_endpoint,
+    )
+    try:
+        gateway.start()
+    except OSError as exc:
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; try --port 0 or another port"
+        )
+        return 1
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    base = f"{shown}:{gateway.port}"
+    print(f"WebSocket URL:    ws://{base}/{args.stage}")
+    print(f"@connections URL: http://{base}/{args.stage}")
+    print(f"Chat page:        http://{base}/")
+    print(f"DynamoDB:         {gateway.dynamodb_endpoint} (table {gateway.table_name})")
+    print("Press Ctrl-C to stop.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        gateway.stop()
+    print("stopped")
+    return 0

@@ -1,0 +1,255 @@
+"""``LocalGateway``: the local API Gateway, run in a background thread.
+
+::
+
+    with LocalGateway(port=0) as gw:
+        gw.url              # ws://127.0.0.1:PORT/dev     for WebSocket clients
+        gw.management_url   # http://127.0.0.1:PORT/dev   boto3's endpoint_url for @connections
+        gw.dynamodb_endpoint
+
+By default it starts an embedded moto server on 127.0.0.1 for DynamoDB and creates the
+connections table; pass ``dynamodb_endpoint`` to use DynamoDB Local or AWS instead. The
+asyncio loop runs in a daemon thread, so a Jupyter kernel (which has its own loop) can start,
+stop and restart gateways freely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from types import TracebackType
+from typing import Any
+
+import boto3
+
+from wsrelay.local.api import ApiDefinition
+from wsrelay.local.server import GatewayServer, Limits
+from wsrelay.store import ConnectionStore
+
+__all__ = ["DEFAULT_TABLE", "LocalGateway"]
+
+DEFAULT_TABLE = "wsrelay-connections"
+
+
+class LocalGateway:
+    """A local API Gateway WebSocket API with warm local Lambda functions.
+
+    Args:
+        host: the address to bind; loopback unless you mean to share it.
+        port: the port; 0 picks a free one.
+        stage: the stage name, the URL's path.
+        api: the routes and functions to serve (default: the workbook's chat API).
+        table_name: the connections table's name (``CONNECTIONS_TABLE`` of the default API).
+        dynamodb_endpoint: a DynamoDB endpoint to use instead of the embedded moto server.
+        region: the region the functions and clients see.
+        idle_timeout, max_duration, integration_timeout: AWS's limits in seconds
+            (10 minutes, 2 hours, 29 s); tests shorten them.
+        id_seed: seed the connection and request ids, for repeatable notebook outputs.
+        fast_path: answer handlers' ``@connections`` calls without HTTP (see
+            ``wsrelay.local.worker``); ``False`` sends them over HTTP like any client.
+        create_table: create the connections table if it does not exist.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        stage: str = "dev",
+        *,
+        api: ApiDefinition | None = None,
+        table_name: str = DEFAULT_TABLE,
+        dynamodb_endpoint: str | None = None,
+        region: str = "us-east-1",
+        idle_timeout: float = 600.0,
+        max_duration: float = 7200.0,
+        integration_timeout: float = 29.0,
+        id_seed: int | None = None,
+        fast_path: bool = True,
+        create_table: bool = True,
+    ) -> None:
+        self.host = host
+        self.stage = stage
+        self.region = region
+        self.table_name = table_name
+        self.api = api if api is not None else ApiDefinition.default(table_name)
+        self._requested_port = port
+        self._dynamodb_endpoint = dynamodb_endpoint
+        self._create_table = create_table
+        self._limits = Limits(idle_timeout, max_duration, integration_timeout)
+        self._id_seed = id_seed
+        self._fast_path = fast_path
+        self._moto: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: GatewayServer | None = None
+
+    # --- addresses ------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port the gateway listens on (known once started)."""
+        self._require_started()
+        assert self._server is not None
+        return self._server.port
+
+    @property
+    def url(self) -> str:
+        """``ws://HOST:PORT/STAGE``: where WebSocket clients connect."""
+        return f"ws://{self.host}:{self.port}/{self.stage}"
+
+    @property
+    def management_url(self) -> str:
+        """``http://HOST:PORT/STAGE``: the ``@connections`` API, usable as boto3's ``endpoint_url``."""
+        return f"http://{self.host}:{self.port}/{self.stage}"
+
+    @property
+    def page_url(self) -> str:
+        """``http://HOST:PORT/``: the chat page."""
+        return f"http://{self.host}:{self.port}/"
+
+    @property
+    def dynamodb_endpoint(self) -> str:
+        """The DynamoDB endpoint the functions use."""
+        self._require_started()
+        assert self._dynamodb_endpoint is not None
+        return self._dynamodb_endpoint
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def _require_started(self) -> None:
+        if self._server is None:
+            raise RuntimeError("the gateway is not running: call start() or use it in a with block")
+
+    # --- clients for notebooks and tests ------------------------------------------------------
+
+    def dynamodb_client(self) -> Any:
+        """A boto3 DynamoDB client for the gateway's table's endpoint.
+
+        With the embedded moto server it carries placeholder credentials, so it works on a
+        machine that has none; otherwise boto3's usual credential chain applies.
+        """
+        return self._dynamodb(self.dynamodb_endpoint)
+
+    def management_client(self) -> Any:
+        """A boto3 ``apigatewaymanagementapi`` client for this gateway's ``@connections`` API.
+
+        The local API does not check signatures, so placeholder credentials are used.
+        """
+        return boto3.client(
+            "apigatewaymanagementapi",
+            endpoint_url=self.management_url,
+            region_name=self.region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def _dynamodb(self, endpoint: str) -> Any:
+        # Placeholder credentials for the embedded moto server; boto3's chain otherwise.
+        key, secret = ("local", "local") if self._moto is not None else (None, None)
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name=self.region,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+        )
+
+    def store(self) -> ConnectionStore:
+        """A :class:`ConnectionStore` on the gateway's table."""
+        return ConnectionStore(self._dynamodb(self.dynamodb_endpoint), self.table_name)
+
+    def connection_ids(self) -> list[str]:
+        """The ids of the connections open right now, sorted."""
+        self._require_started()
+        assert self._server is not None
+        return sorted(self._server.registry.open)
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    def start(self) -> LocalGateway:
+        """Start moto (unless an endpoint was given), the table, the server and its workers."""
+        if self._server is not None:
+            return self
+        os.environ.setdefault("AWS_DEFAULT_REGION", self.region)
+        if self._dynamodb_endpoint is None:
+            self._moto = _start_moto()
+            host, port = self._moto.get_host_and_port()
+            self._dynamodb_endpoint = f"http://{host}:{port}"
+        credentials = {}
+        if self._moto is not None:
+            credentials = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+        if self._create_table:
+            ConnectionStore(self._dynamodb(self._dynamodb_endpoint), self.table_name).create_table()
+        server = GatewayServer(
+            self.api,
+            host=self.host,
+            port=self._requested_port,
+            stage=self.stage,
+            region=self.region,
+            extra_environment={"AWS_ENDPOINT_URL_DYNAMODB": self._dynamodb_endpoint, **credentials},
+            limits=self._limits,
+            id_seed=self._id_seed,
+            fast_path=self._fast_path,
+        )
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="wsrelay-gateway", daemon=True)
+        thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=60)
+        except BaseException:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
+            self._stop_moto()
+            raise
+        self._loop, self._thread, self._server = loop, thread, server
+        return self
+
+    def stop(self) -> None:
+        """Close every connection, stop the workers, the server and moto. Safe to call twice."""
+        server, loop, thread = self._server, self._loop, self._thread
+        self._server = self._loop = self._thread = None
+        if server is not None and loop is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=30)
+            finally:
+                loop.call_soon_threadsafe(loop.stop)
+                if thread is not None:
+                    thread.join(timeout=10)
+                loop.close()
+        self._stop_moto()
+
+    def _stop_moto(self) -> None:
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+            self._dynamodb_endpoint = None
+
+    def __enter__(self) -> LocalGateway:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = f"{self.url}" if self._server is not None else "stopped"
+        return f"<LocalGateway {state}>"
+
+
+def _start_moto() -> Any:
+    """An embedded moto server on 127.0.0.1 (never 0.0.0.0, moto's default)."""
+    from moto.server import ThreadedMotoServer
+
+    # Werkzeug logs every request to stderr, which would fill notebook outputs.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    return server

@@ -1,0 +1,466 @@
+"""The gateway's asyncio side: one aiohttp application on one port, as AWS serves one domain.
+
+- ``GET /{stage}`` with an Upgrade header: the WebSocket API. ``$connect`` (and its
+  authorizer) run *before* the handshake completes; a refusal is the handshake's answer.
+- ``POST|GET|DELETE /{stage}/@connections/{id}``: the management API (``connections.py``).
+- ``GET /``: the chat page, when the package ships one.
+
+Frames from one connection are handled in order, one at a time (AWS promises no order;
+learners expect a ``joinroom`` to take effect before their next ``sendmessage``); frames from
+different connections are handled concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from wsrelay import events
+from wsrelay.local import routing
+from wsrelay.local.api import ApiDefinition, Authorizer
+from wsrelay.local.connections import Connection, ConnectionRegistry
+from wsrelay.local.frames import LimitedWebSocketResponse
+from wsrelay.local.runtime import FunctionRuntime, Invocation
+
+__all__ = ["GatewayServer", "Limits"]
+
+logger = logging.getLogger("wsrelay.local")
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Timeouts, AWS's defaults unless a test shortens them (seconds)."""
+
+    idle_timeout: float = 600.0  #: 10 minutes without a frame from the client
+    max_duration: float = 7200.0  #: 2 hours, whatever the activity
+    integration_timeout: float = 29.0
+
+
+class GatewayServer:
+    """Serve ``api`` on ``host:port`` with functions run by warm local Lambda workers."""
+
+    def __init__(
+        self,
+        api: ApiDefinition,
+        *,
+        host: str,
+        port: int,
+        stage: str,
+        region: str,
+        extra_environment: Mapping[str, str],
+        limits: Limits,
+        id_seed: int | None = None,
+        fast_path: bool = True,
+    ) -> None:
+        self.api = api
+        self.host = host
+        self.port = port
+        self.stage = stage
+        self.region = region
+        self.limits = limits
+        self.fast_path = fast_path
+        self.extra_environment = dict(extra_environment)
+        self.registry = ConnectionRegistry()
+        self.runtimes: dict[str, FunctionRuntime] = {}
+        self._rng = random.Random(id_seed)
+        self._runner: web.AppRunner | None = None
+        self._message_tasks: set[asyncio.Task[Any]] = set()
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    @property
+    def management_url(self) -> str:
+        return f"http://{self.host}:{self.port}/{self.stage}"
+
+    async def start(self) -> None:
+        """Listen, then start one warm worker per function (they need the port)."""
+        app = web.Application()
+        app.router.add_get(f"/{self.stage}", self._websocket)
+        app.router.add_route(
+            "*", f"/{self.stage}/@connections/{{connection_id}}", self.registry.http_handler
+        )
+        if (STATIC / "index.html").exists():
+            app.router.add_get("/", self._index)
+            app.router.add_static("/static/", STATIC)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        environment = {
+            **self.extra_environment,
+            "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": self.management_url,
+        }
+        first_handler = {f.name: f.handler for f in self.api.functions.values()}
+        for function in self.api.functions.values():
+            self.runtimes[function.name] = FunctionRuntime(
+                function.name,
+                {**environment, **function.environment},
+                manage=self.registry.manage,
+                fast_path_url=self.management_url if self.fast_path else None,
+                region=self.region,
+                preload=first_handler[function.name],
+            )
+        await asyncio.gather(*(runtime.start() for runtime in self.runtimes.values()))
+
+    async def stop(self) -> None:
+        """Close every connection (1001, with ``$disconnect``), then the workers."""
+        for connection in list(self.registry.open.values()):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(routing.CLOSE_GOING_AWAY, "Going away"), 2)
+        if self._message_tasks:
+            await asyncio.wait(self._message_tasks, timeout=5)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await asyncio.gather(*(r.stop() for r in self.runtimes.values()), return_exceptions=True)
+
+    # --- invoking functions -------------------------------------------------------------
+
+    def new_id(self) -> str:
+        return events.new_aws_id(self._rng)
+
+    async def invoke(
+        self, function_name: str, event: dict[str, Any], *, route: str, connection_id: str
+    ) -> Invocation:
+        """Invoke a function and log a REPORT-like line for it."""
+        runtime = self.runtimes[function_name]
+        handler = self.api.functions[function_name].handler
+        timeout = min(self.api.functions[function_name].timeout, self.limits.integration_timeout)
+        request_id = event.get("requestContext", {}).get("requestId", "") or self.new_id()
+        started = time.perf_counter()
+        result = await runtime.invoke(handler, event, request_id=request_id, timeout=timeout)
+        elapsed = (time.perf_counter() - started) * 1000
+        status = _status_of(result)
+        logger.info(
+            "REPORT route=%s connection=%s status=%s duration=%.2f ms",
+            route,
+            connection_id,
+            status,
+            result.duration_ms or elapsed,
+        )
+        if not result.ok:
+            trace = "".join(result.error.get("stackTrace", []))
+            logger.error("%s failed on %s: %s\n%s", function_name, route, result.error_text, trace)
+        return result
+
+    # --- the WebSocket API --------------------------------------------------------------
+
+    async def _index(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        probe = web.WebSocketResponse()
+        if not probe.can_prepare(request).ok:
+            return web.json_response(
+                {
+                    "message": f"This is a WebSocket endpoint: connect with ws://{request.host}/{self.stage}"
+                },
+                status=426,
+                headers={"Upgrade": "websocket"},
+            )
+        connection_id = self.new_id()
+        connected_at = int(time.time() * 1000)
+        peer = request.remote or "127.0.0.1"
+        user_agent = request.headers.get("User-Agent")
+        headers = list(request.headers.items())
+        query = list(request.query.items())
+        base: dict[str, Any] = {
+            "connection_id": connection_id,
+            "domain_name": request.host,
+            "stage": self.stage,
+            "api_id": self.api.api_id,
+            "source_ip": peer,
+            "user_agent": user_agent,
+        }
+        route = self.api.routes.get("$connect")
+        authorizer_context: dict[str, Any] | None = None
+        response_headers: dict[str, str] = {}
+        if route is not None:
+            if route.authorizer is not None:
+                denial, authorizer_context = await self._authorize(
+                    route.authorizer, request, base, connected_at
+                )
+                if denial is not None:
+                    return denial
+            event = events.build_connect_event(
+                request_id=self.new_id(),
+                connected_at=connected_at,
+                headers=headers,
+                query=query,
+                authorizer=authorizer_context,
+                **base,
+            )
+            result = await self.invoke(
+                route.function, event, route="$connect", connection_id=connection_id
+            )
+            status, body, response_headers = _proxy_response(result)
+            if status >= 300:
+                # A failed or refusing $connect refuses the handshake with its status.
+                return web.Response(status=status, text=body, content_type="application/json")
+        chosen = response_headers.pop("Sec-WebSocket-Protocol", None)
+        ws = LimitedWebSocketResponse(
+            protocols=(chosen,) if chosen else (),
+            # The guard enforces AWS's limits; aiohttp's own limit sits just above them.
+            max_msg_size=routing.MAX_MESSAGE_BYTES * 2,
+            compress=False,
+            autoclose=False,
+            autoping=True,
+        )
+        for name, value in response_headers.items():
+            ws.headers[name] = value
+        await ws.prepare(request)
+        connection = Connection(
+            connection_id=connection_id,
+            ws=ws,
+            connected_at=connected_at,
+            source_ip=peer,
+            user_agent=user_agent,
+            authorizer=authorizer_context,
+            last_active_at=connected_at,
+        )
+        self.registry.open[connection_id] = connection
+        try:
+            await self._serve(connection, base)
+        finally:
+            self.registry.open.pop(connection_id, None)
+        return ws
+
+    async def _serve(self, connection: Connection, base: dict[str, Any]) -> None:
+        """Read frames until the connection ends; handle them in order; then ``$disconnect``."""
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        worker = asyncio.create_task(self._handle_frames(connection, base, queue))
+        self._message_tasks.add(worker)
+        worker.add_done_callback(self._message_tasks.discard)
+        watchdog = asyncio.create_task(self._watch_timeouts(connection))
+        client_close: tuple[int, str] | None = None
+        ws = connection.ws
+        try:
+            while True:
+                message = await ws.receive()
+                if message.type is WSMsgType.TEXT:
+                    connection.touch()
+                    queue.put_nowait(message.data)
+                elif message.type is WSMsgType.CLOSE:
+                    code = int(message.data or 0) or routing.CLOSE_NO_STATUS
+                    client_close = (code, str(message.extra or ""))
+                    await ws.close(code=code if code != routing.CLOSE_NO_STATUS else 1000)
+                    break
+                elif message.type is WSMsgType.ERROR:
+                    code = getattr(message.data, "code", routing.CLOSE_ABNORMAL)
+                    if connection.server_close is None:
+                        connection.server_close = (code, str(message.data))
+                    break
+                else:  # CLOSING / CLOSED: the server closed it, or the peer vanished
+                    break
+        finally:
+            watchdog.cancel()
+            queue.put_nowait(None)
+        if client_close is not None:
+            code, reason = client_close
+        elif connection.server_close is not None:
+            code, reason = connection.server_close
+        else:
+            code, reason = routing.CLOSE_ABNORMAL, ""
+        # Frames already received are still handled, then $disconnect runs (best effort).
+        await worker
+        await self._disconnect(connection, base, code, routing.disconnect_reason(code, reason))
+
+    async def _watch_timeouts(self, connection: Connection) -> None:
+        """Close after the idle timeout or the maximum duration (1001 Going away)."""
+        limits = self.limits
+        deadline = connection.connected_at / 1000 + limits.max_duration
+        while True:
+            now = time.time()
+            idle_deadline = connection.last_active_at / 1000 + limits.idle_timeout
+            if now >= deadline or now >= idle_deadline:
+                await connection.close(routing.CLOSE_GOING_AWAY, "Going away")
+                return
+            await asyncio.sleep(max(0.01, min(deadline, idle_deadline) - now))
+
+    async def _handle_frames(
+        self, connection: Connection, base: dict[str, Any], queue: asyncio.Queue[str | None]
+    ) -> None:
+        while True:
+            body = await queue.get()
+            if body is None:
+                return
+            try:
+                await self._handle_frame(connection, base, body)
+            except Exception:  # one frame's failure must not stop the connection's others
+                logger.exception("frame from %s could not be handled", connection.connection_id)
+
+    async def _handle_frame(self, connection: Connection, base: dict[str, Any], body: str) -> None:
+        request_id = self.new_id()
+        route_key = routing.select_route(self.api.route_selection_expression, body, self.api.routes)
+        if route_key is None:
+            await self._send_quietly(
+                connection,
+                routing.gateway_error_frame("Forbidden", connection.connection_id, request_id),
+            )
+            return
+        route = self.api.routes[route_key]
+        event = events.build_message_event(
+            route_key=route_key,
+            body=body,
+            request_id=request_id,
+            message_id=self.new_id(),
+            connected_at=connection.connected_at,
+            request_time_epoch=int(time.time() * 1000),
+            authorizer=connection.authorizer,
+            **base,
+        )
+        result = await self.invoke(
+            route.function, event, route=route_key, connection_id=connection.connection_id
+        )
+        if not result.ok or not _is_proxy_response(result.value):
+            frame = routing.gateway_error_frame(
+                "Internal server error", connection.connection_id, request_id
+            )
+            await self._send_quietly(connection, frame)
+            return
+        if route.two_way:
+            reply = result.value.get("body")
+            if reply is not None:
+                await self._send_quietly(
+                    connection, reply if isinstance(reply, str) else json.dumps(reply)
+                )
+
+    async def _disconnect(
+        self, connection: Connection, base: dict[str, Any], code: int, reason: str
+    ) -> None:
+        route = self.api.routes.get("$disconnect")
+        if route is None:
+            return
+        event = events.build_disconnect_event(
+            request_id=self.new_id(),
+            connected_at=connection.connected_at,
+            request_time_epoch=int(time.time() * 1000),
+            status_code=code,
+            reason=reason,
+            authorizer=connection.authorizer,
+            **base,
+        )
+        await self.invoke(
+            route.function, event, route="$disconnect", connection_id=connection.connection_id
+        )
+
+    async def _send_quietly(self, connection: Connection, frame: str) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            if not connection.ws.closed:
+                await connection.ws.send_str(frame)
+
+    # --- the $connect authorizer --------------------------------------------------------
+
+    async def _authorize(
+        self, authorizer: Authorizer, request: web.Request, base: dict[str, Any], connected_at: int
+    ) -> tuple[web.Response | None, dict[str, Any] | None]:
+        """Run a Lambda REQUEST authorizer; return (refusal, context).
+
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
+        Missing identity sources or an error give 401 Unauthorized; a Deny policy gives 403.
+        """
+        for source in authorizer.identity_sources:
+            if not _identity_present(source, request):
+                return _refusal(401, "Unauthorized"), None
+        method_arn = f"arn:aws:execute-api:{self.region}:000000000000:{self.api.api_id}/{self.stage}/$connect"
+        connect = events.build_connect_event(
+            request_id=self.new_id(),
+            connected_at=connected_at,
+            headers=list(request.headers.items()),
+            query=list(request.query.items()),
+            **base,
+        )
+        event = {
+            "type": "REQUEST",
+            "methodArn": method_arn,
+            "headers": connect["headers"],
+            "multiValueHeaders": connect["multiValueHeaders"],
+            "queryStringParameters": connect.get("queryStringParameters", {}),
+            "multiValueQueryStringParameters": connect.get("multiValueQueryStringParameters", {}),
+            "stageVariables": {},
+            "requestContext": connect["requestContext"],
+        }
+        result = await self.invoke(
+            authorizer.function,
+            event,
+            route="$connect (authorizer)",
+            connection_id=base["connection_id"],
+        )
+        if not result.ok or not isinstance(result.value, dict):
+            return _refusal(401, "Unauthorized"), None
+        policy = result.value.get("policyDocument") or {}
+        statements = policy.get("Statement") or []
+        allowed = any(
+            str(s.get("Effect", "")).lower() == "allow" and _matches(s.get("Resource"), method_arn)
+            for s in statements
+        )
+        denied = any(str(s.get("Effect", "")).lower() == "deny" for s in statements)
+        if denied or not allowed:
+            return _refusal(403, "Forbidden"), None
+        context = dict(result.value.get("context") or {})
+        context["principalId"] = result.value.get("principalId", "")
+        return None, context
+
+
+def _refusal(status: int, message: str) -> web.Response:
+    return web.json_response({"message": message}, status=status)
+
+
+def _identity_present(source: str, request: web.Request) -> bool:
+    """Whether ``route.request.querystring.X`` / ``route.request.header.X`` is in the request."""
+    prefix_q, prefix_h = "route.request.querystring.", "route.request.header."
+    if source.startswith(prefix_q):
+        return bool(request.query.get(source[len(prefix_q) :]))
+    if source.startswith(prefix_h):
+        return bool(request.headers.get(source[len(prefix_h) :]))
+    return True
+
+
+def _matches(resource: Any, arn: str) -> bool:
+    resources = resource if isinstance(resource, list) else [resource]
+    for pattern in resources:
+        text = str(pattern)
+        if text == "*" or text == arn or (text.endswith("*") and arn.startswith(text[:-1])):
+            return True
+    return False
+
+
+def _is_proxy_response(value: Any) -> bool:
+    return isinstance(value, dict) or value is None
+
+
+def _status_of(result: Invocation) -> int | str:
+    if not result.ok:
+        return "error"
+    if isinstance(result.value, dict):
+        return int(result.value.get("statusCode", 200))
+    return 200
+
+
+def _proxy_response(result: Invocation) -> tuple[int, str, dict[str, str]]:
+    """Read a ``$connect`` Lambda proxy result: (status, body, headers).
+
+    A failed invocation is a 500 to the client, as a failed integration is.
+    """
+    if not result.ok:
+        return 500, json.dumps({"message": "Internal server error"}), {}
+    value = result.value
+    if value is None:
+        return 200, "", {}
+    if not isinstance(value, dict):
+        return 500, json.dumps({"message": "Internal server error"}), {}
+    status = int(value.get("statusCode", 200))
+    headers = {str(k): str(v) for k, v in (value.get("headers") or {}).items()}
+    body = value.get("body", "")
+    return status, body if isinstance(body, str) else json.dumps(body), headers
