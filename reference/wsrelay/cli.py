@@ -23,7 +23,10 @@ __all__ = ["main"]
 
 #: command name → (module that implements it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("wsrelay.local.cli", "run the local API Gateway (WebSocket + @connections + chat page)"),
+    "serve": (
+        "wsrelay.local.cli",
+        "run the local API Gateway (WebSocket + @connections + chat page)",
+    ),
     "chat": ("wsrelay.chat", "chat from the terminal through a WebSocket API"),
     "deploy": ("wsrelay.deploy.cli", "deploy the stack to AWS (or to a moto server)"),
     "destroy": ("wsrelay.deploy.cli", "remove every resource the stack created"),
@@ -31,8 +34,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the top-level parser; each sub-command's module adds its own arguments."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Return the top-level parser.
+
+    Only ``command``'s module is imported to add its arguments (``None``: every command's),
+    so ``wsrelay deploy`` never imports the gateway and a broken optional extra cannot stop
+    the other commands.
+    """
     parser = argparse.ArgumentParser(
         prog="wsrelay", description="Serverless WebSocket chat on AWS: run it locally, deploy it."
     )
@@ -40,15 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module_name, help_text) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(_module=module_name)
-        module = importlib.import_module(module_name)
-        module.register(name, sub)
+        if command is None or command == name:
+            importlib.import_module(module_name).register(name, sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in args_list if not a.startswith("-")), None)
+    parser = build_parser(chosen if chosen in COMMANDS else None)
+    args = parser.parse_args(args_list)
     module = importlib.import_module(args._module)
     status: int = module.run(args)
     return status

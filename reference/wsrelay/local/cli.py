@@ -32,6 +32,11 @@ def register(name: str, parser: argparse.ArgumentParser) -> None:
         help="use this DynamoDB endpoint (DynamoDB Local, AWS) instead of the embedded moto server",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log a line per invocation")
+    parser.add_argument(
+        "--no-fast-path",
+        action="store_true",
+        help="send handlers' @connections calls over HTTP instead of the worker channel",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         stage=args.stage,
         table_name=args.table or DEFAULT_TABLE,
         dynamodb_endpoint=args.dynamodb_endpoint,
+        fast_path=not args.no_fast_path,
     )
     try:
         gateway.start()

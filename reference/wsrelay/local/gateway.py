@@ -248,6 +248,9 @@ def _start_moto() -> Any:
     """An embedded moto server on 127.0.0.1 (never 0.0.0.0, moto's default)."""
     from moto.server import ThreadedMotoServer
 
+    from wsrelay.local import motofast
+
+    motofast.install()
     # Werkzeug logs every request to stderr, which would fill notebook outputs.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

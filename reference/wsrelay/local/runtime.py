@@ -106,11 +106,15 @@ class _Worker:
                 kind = message["t"]
                 if kind == "result":
                     self._on_result(message)
+                elif kind == "post":
+                    # In order and inline: no task per frame on the hot path.
+                    await self.runtime.manage("post", message["connection_id"], message["data"])
                 elif kind == "manage":
                     task = asyncio.create_task(self._on_manage(message))
                     self._manage_tasks.add(task)
                     task.add_done_callback(self._manage_tasks.discard)
                 elif kind == "ready" and not self.ready.done():
+                    self.send({"t": "live", "connection_ids": sorted(self.runtime.live)})
                     self.ready.set_result(None)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -212,6 +216,15 @@ class FunctionRuntime:
         self._retired: list[_Worker] = []
         self._next_id = 0
         self._start_lock: asyncio.Lock | None = None
+        #: Open connection ids, shared with the gateway's registry and told to workers.
+        self.live: set[str] = set()
+
+    def announce(self, connection_id: str, *, is_open: bool) -> None:
+        """Tell the workers a connection opened or closed (see ``wsrelay.local.worker``)."""
+        message = {"t": "open" if is_open else "closed", "connection_id": connection_id}
+        for worker in (self._worker, *self._retired):
+            if worker is not None and worker.writer is not None and not worker.writer.is_closing():
+                worker.send(message)
 
     def process_environment(self) -> dict[str, str]:
         """The worker's environment: the parent's, the function's, and Lambda's own."""

@@ -125,6 +125,14 @@ class GatewayServer:
             await self._runner.cleanup()
         await asyncio.gather(*(r.stop() for r in self.runtimes.values()), return_exceptions=True)
 
+    def _announce(self, connection_id: str, *, is_open: bool) -> None:
+        for runtime in self.runtimes.values():
+            if is_open:
+                runtime.live.add(connection_id)
+            else:
+                runtime.live.discard(connection_id)
+            runtime.announce(connection_id, is_open=is_open)
+
     # --- invoking functions -------------------------------------------------------------
 
     def new_id(self) -> str:
@@ -230,10 +238,12 @@ class GatewayServer:
             last_active_at=connected_at,
         )
         self.registry.open[connection_id] = connection
+        self._announce(connection_id, is_open=True)
         try:
             await self._serve(connection, base)
         finally:
             self.registry.open.pop(connection_id, None)
+            self._announce(connection_id, is_open=False)
         return ws
 
     async def _serve(self, connection: Connection, base: dict[str, Any]) -> None:

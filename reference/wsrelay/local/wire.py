@@ -8,8 +8,11 @@ Messages (``t`` is the type):
 
 - gateway → worker: ``invoke`` {id, handler, event, deadline (epoch s), request_id};
   ``reply`` {id, status, body} answering a worker's ``manage``.
+  ``open`` / ``closed`` {connection_id} and ``live`` {connection_ids}: which connections
+  are open, so a post to one of them needs no round trip.
 - worker → gateway: ``ready``; ``result`` {id, ok, value | error, duration_ms};
-  ``manage`` {id, op: post|get|delete, connection_id, data}.
+  ``manage`` {id, op: post|get|delete, connection_id, data}, answered with ``reply``;
+  ``post`` {connection_id, data}: write a frame to an open connection, no answer.
 """
 
 from __future__ import annotations
