@@ -1,0 +1,268 @@
+"""What the stack is made of, as plain data: names, tags, schema, routes, policies, ARNs.
+
+Both the boto3 deployer (``wsrelay.deploy.deployer``) and the CloudFormation template
+(``template.yaml``) describe this one stack; the constants below are the deployer's source of
+truth, and ``tests/test_deploy_template.py`` keeps the template equal to them. Nothing here
+talks to AWS, so tests and notebooks can call every function directly.
+
+A stack is named by ``--stack-name`` and ``--stage`` together (``wsrelay`` + ``dev``), like a
+Serverless Framework service and stage: every resource name starts with ``wsrelay-dev-`` and
+every taggable resource carries both tags in ``StackNames.tags``. A resource with the right
+name but without those tags was not made by this stack, and wsrelay never changes or deletes it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from wsrelay import handlers
+from wsrelay.store import ROOM_INDEX
+
+__all__ = [
+    "FUNCTION_SETTINGS",
+    "INVOKE_PRINCIPAL",
+    "LOG_RETENTION_DAYS",
+    "POLICY_ACTIONS",
+    "ROUTES",
+    "ROUTE_SELECTION_EXPRESSION",
+    "TABLE_SCHEMA",
+    "TAG_STACK",
+    "TAG_STAGE",
+    "TTL_ATTRIBUTE",
+    "Location",
+    "StackNames",
+    "template_text",
+    "trust_policy",
+]
+
+TAG_STACK = "wsrelay:stack"
+TAG_STAGE = "wsrelay:stage"
+
+#: The route keys, taken from the handler's own dispatch table so a new route cannot be
+#: forgotten here. The selection expression is what makes ``{"action": "sendmessage"}`` pick
+#: the ``sendmessage`` route:
+#: https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html
+ROUTES: tuple[str, ...] = tuple(handlers.ROUTES)
+ROUTE_SELECTION_EXPRESSION = "$request.body.action"
+
+#: ``create_table`` arguments besides the name and tags; the same schema as
+#: ``ConnectionStore.create_table`` (a test creates both and compares them).
+TABLE_SCHEMA: dict[str, Any] = {
+    "AttributeDefinitions": [
+        {"AttributeName": "connectionId", "AttributeType": "S"},
+        {"AttributeName": "roomId", "AttributeType": "S"},
+    ],
+    "KeySchema": [{"AttributeName": "connectionId", "KeyType": "HASH"}],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": ROOM_INDEX,
+            "KeySchema": [{"AttributeName": "roomId", "KeyType": "HASH"}],
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": ["userName", "connectedAt"],
+            },
+        }
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+TTL_ATTRIBUTE = "expiresAt"
+
+#: The function's settings. 29 s is API Gateway's integration timeout, so a longer Lambda
+#: timeout would only run on after the gateway gave up:
+#: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+FUNCTION_SETTINGS: dict[str, Any] = {
+    "Runtime": "python3.12",
+    "Handler": "wsrelay.handlers.lambda_handler",
+    "MemorySize": 256,
+    "Timeout": 29,
+}
+#: Without a retention policy Lambda's logs are kept (and billed) forever.
+LOG_RETENTION_DAYS = 14
+INVOKE_PRINCIPAL = "apigateway.amazonaws.com"
+
+#: The role's inline policy, statement id → actions: exactly the calls the handlers make.
+#: ``ConnectionStore`` puts, gets, updates and deletes single items and reads rooms only
+#: through the index (never a Scan); the broadcaster only POSTs to ``@connections``
+#: (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html);
+#: the log group exists before the function, so the role need not create it
+#: (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html).
+POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
+    "ConnectionsTable": (
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ),
+    "RoomIndex": ("dynamodb:Query",),
+    "ManageConnections": ("execute-api:ManageConnections",),
+    "OwnLogGroup": ("logs:CreateLogStream", "logs:PutLogEvents"),
+}
+
+_STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,31}")
+_STAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,16}")
+
+
+@dataclass(frozen=True)
+class StackNames:
+    """The names and tags of one stack's resources.
+
+    Args:
+        stack: the stack name: a letter, then up to 31 letters, digits or hyphens.
+        stage: the API stage: 1-16 letters, digits, ``_`` or ``-``.
+
+    Raises:
+        ValueError: a name breaks those rules (which keep every derived name within the
+            limits of IAM, Lambda and DynamoDB).
+    """
+
+    stack: str = "wsrelay"
+    stage: str = "dev"
+
+    def __post_init__(self) -> None:
+        if not _STACK_NAME.fullmatch(self.stack):
+            raise ValueError(
+                f"invalid stack name {self.stack!r}: use a letter, then up to 31 letters, digits or '-'"
+            )
+        if not _STAGE_NAME.fullmatch(self.stage):
+            raise ValueError(f"invalid stage {self.stage!r}: use 1-16 letters, digits, '_' or '-'")
+
+    @property
+    def prefix(self) -> str:
+        """What every resource name starts with: ``{stack}-{stage}``."""
+        return f"{self.stack}-{self.stage}"
+
+    @property
+    def table(self) -> str:
+        """The connections table."""
+        return f"{self.prefix}-connections"
+
+    @property
+    def function(self) -> str:
+        """The Lambda function that serves every route."""
+        return f"{self.prefix}-handler"
+
+    @property
+    def role(self) -> str:
+        """The function's execution role."""
+        return f"{self.prefix}-handler-role"
+
+    @property
+    def policy(self) -> str:
+        """The role's inline policy."""
+        return f"{self.prefix}-handler"
+
+    @property
+    def log_group(self) -> str:
+        """The function's log group: the name Lambda writes to."""
+        return f"/aws/lambda/{self.function}"
+
+    @property
+    def api(self) -> str:
+        """The WebSocket API's name (API names need not be unique: it is found by its tags)."""
+        return self.prefix
+
+    @property
+    def statement_id(self) -> str:
+        """The invoke permission's id in the function's resource policy."""
+        return "apigateway-invoke"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags every taggable resource of this stack carries."""
+        return {TAG_STACK: self.stack, TAG_STAGE: self.stage}
+
+    def owns(self, tags: dict[str, str]) -> bool:
+        """Whether a resource with these tags belongs to this stack."""
+        return all(tags.get(k) == v for k, v in self.tags.items())
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the stack lives: builds the ARNs its policies and integration refer to.
+
+    Args:
+        partition: ``aws`` (or ``aws-cn``, ``aws-us-gov``), read from the caller's identity.
+        region: the region, such as ``us-east-1``.
+        account: the 12-digit account id.
+    """
+
+    partition: str
+    region: str
+    account: str
+
+    def _arn(self, service: str, resource: str, *, region: bool = True) -> str:
+        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account}:{resource}"
+
+    def table_arn(self, names: StackNames) -> str:
+        """The connections table."""
+        return self._arn("dynamodb", f"table/{names.table}")
+
+    def index_arn(self, names: StackNames) -> str:
+        """The table's room index (a Query on an index is authorized on the index's ARN)."""
+        return f"{self.table_arn(names)}/index/{ROOM_INDEX}"
+
+    def function_arn(self, names: StackNames) -> str:
+        """The handler function."""
+        return self._arn("lambda", f"function:{names.function}")
+
+    def log_group_arn(self, names: StackNames) -> str:
+        """The function's log group (without the ``:*`` that covers its streams)."""
+        return self._arn("logs", f"log-group:{names.log_group}")
+
+    def source_arn(self, api_id: str) -> str:
+        """What may invoke the function: any route of any stage of this one API."""
+        return self._arn("execute-api", f"{api_id}/*")
+
+    def connections_arn(self, api_id: str, stage: str) -> str:
+        """``POST @connections/*`` on this API's stage: all the broadcaster needs."""
+        return self._arn("execute-api", f"{api_id}/{stage}/POST/@connections/*")
+
+    def integration_uri(self, function_arn: str) -> str:
+        """The Lambda proxy integration URI for a function (API Gateway's invoke path)."""
+        return (
+            f"arn:{self.partition}:apigateway:{self.region}:lambda:path/2015-03-31/functions/"
+            f"{function_arn}/invocations"
+        )
+
+    def policy_document(self, names: StackNames, api_id: str) -> dict[str, Any]:
+        """The role's inline policy: ``POLICY_ACTIONS``, each on only its own resource."""
+        resources_by_sid = {
+            "ConnectionsTable": self.table_arn(names),
+            "RoomIndex": self.index_arn(names),
+            "ManageConnections": self.connections_arn(api_id, names.stage),
+            "OwnLogGroup": f"{self.log_group_arn(names)}:*",
+        }
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": sid,
+                    "Effect": "Allow",
+                    "Action": list(actions),
+                    "Resource": resources_by_sid[sid],
+                }
+                for sid, actions in POLICY_ACTIONS.items()
+            ],
+        }
+
+
+def trust_policy() -> dict[str, Any]:
+    """The role's trust policy: only the Lambda service may assume it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def template_text() -> str:
+    """Return the packaged CloudFormation template of this stack (``deploy/template.yaml``)."""
+    return resources.files("wsrelay.deploy").joinpath("template.yaml").read_text(encoding="utf-8")

@@ -1,0 +1,206 @@
+"""``deploy/template.yaml``: it lints clean and describes the same stack as the boto3 deployer.
+
+The template is read with cfn-lint's own decoder (which understands ``!Ref``, ``!Sub`` and
+``!GetAtt``), its intrinsic functions are resolved for one stack and account, and the result
+is compared with what ``wsrelay.deploy.stack`` gives the deployer: names, tags, table schema,
+routes, IAM actions and resources, the permission and the integration.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from cfnlint.decode import decode_str
+from wsrelay.deploy import stack
+from wsrelay.deploy.stack import Location, StackNames, template_text
+from wsrelay.store import ConnectionStore
+
+NAMES = StackNames("wsrelay", "dev")
+WHERE = Location(partition="aws", region="us-east-1", account="123456789012")
+API_ID = "a1b2c3d4e5"
+INTEGRATION_ID = "int123"
+TEMPLATE = Path(stack.__file__).with_name("template.yaml")
+
+
+def _resolved() -> dict[str, Any]:
+    """The template's resources with every intrinsic function resolved for NAMES and WHERE."""
+    template, problems = decode_str(template_text())
+    assert not problems
+    refs = {
+        "AWS::StackName": NAMES.stack,
+        "AWS::Partition": WHERE.partition,
+        "AWS::Region": WHERE.region,
+        "AWS::AccountId": WHERE.account,
+        "AWS::URLSuffix": "amazonaws.com",
+        "Stage": NAMES.stage,
+        "CodeS3Bucket": "bucket",
+        "CodeS3Key": "key",
+        "ConnectionsTable": NAMES.table,
+        "HandlerLogGroup": NAMES.log_group,
+        "HandlerRole": NAMES.role,
+        "HandlerFunction": NAMES.function,
+        "WebSocketApi": API_ID,
+        "HandlerIntegration": INTEGRATION_ID,
+    }
+    attributes = {
+        "ConnectionsTable.Arn": WHERE.table_arn(NAMES),
+        "HandlerLogGroup.Arn": f"{WHERE.log_group_arn(NAMES)}:*",  # CloudFormation adds :*
+        "HandlerRole.Arn": f"arn:aws:iam::{WHERE.account}:role/{NAMES.role}",
+        "HandlerFunction.Arn": WHERE.function_arn(NAMES),
+        "WebSocketApi.ApiEndpoint": f"wss://{API_ID}.execute-api.{WHERE.region}.amazonaws.com",
+    }
+
+    def lookup(name: str) -> str:
+        return attributes[name] if "." in name else refs[name]
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Ref"}:
+                return refs[node["Ref"]]
+            if set(node) == {"Fn::GetAtt"}:
+                value = node["Fn::GetAtt"]
+                return attributes[value if isinstance(value, str) else ".".join(value)]
+            if set(node) == {"Fn::Sub"}:
+                return re.sub(r"\$\{([^}]+)\}", lambda m: lookup(m.group(1)), node["Fn::Sub"])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(template)
+    return resolved
+
+
+def _of_type(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def _one(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    (properties,) = _of_type(template, kind)
+    return properties
+
+
+def _tags(properties: dict[str, Any]) -> dict[str, str]:
+    tags = properties["Tags"]
+    return tags if isinstance(tags, dict) else {t["Key"]: t["Value"] for t in tags}
+
+
+def test_cfn_lint_passes() -> None:
+    """cfn-lint reports no error, warning or informational finding on the template."""
+    beside_python = Path(sys.executable).with_name("cfn-lint")
+    cfn_lint = str(beside_python) if beside_python.exists() else shutil.which("cfn-lint")
+    assert cfn_lint, "cfn-lint is not installed: pip install -e '.[dev]'"
+    done = subprocess.run(
+        [cfn_lint, "--include-checks", "I", "--", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == ""
+
+
+def test_template_is_what_deploy_prints() -> None:
+    """``template_text`` reads the packaged file that ``wsrelay deploy --template`` prints."""
+    assert template_text() == TEMPLATE.read_text(encoding="utf-8")
+
+
+def test_every_resource_is_tagged_with_the_stack() -> None:
+    """Each taggable resource carries the same tags as the deployer's resources."""
+    template = _resolved()
+    taggable = [
+        "AWS::DynamoDB::Table",
+        "AWS::Logs::LogGroup",
+        "AWS::IAM::Role",
+        "AWS::Lambda::Function",
+        "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGatewayV2::Stage",
+    ]
+    for kind in taggable:
+        assert _tags(_one(template, kind)) == NAMES.tags, kind
+
+
+def test_table_matches_the_deployer_schema() -> None:
+    """Keys, the byRoom index, its projection, billing and TTL equal ``TABLE_SCHEMA``."""
+    table = _one(_resolved(), "AWS::DynamoDB::Table")
+    assert table["TableName"] == NAMES.table
+    assert {k: table[k] for k in stack.TABLE_SCHEMA} == stack.TABLE_SCHEMA
+    assert table["TimeToLiveSpecification"] == {
+        "AttributeName": stack.TTL_ATTRIBUTE,
+        "Enabled": True,
+    }
+
+
+def test_routes_and_integration_match() -> None:
+    """The same route keys, each targeting the one AWS_PROXY integration to the function."""
+    template = _resolved()
+    api = _one(template, "AWS::ApiGatewayV2::Api")
+    assert api["Name"] == NAMES.api
+    assert api["ProtocolType"] == "WEBSOCKET"
+    assert api["RouteSelectionExpression"] == stack.ROUTE_SELECTION_EXPRESSION
+    routes = _of_type(template, "AWS::ApiGatewayV2::Route")
+    assert sorted(r["RouteKey"] for r in routes) == sorted(stack.ROUTES)
+    assert {r["Target"] for r in routes} == {f"integrations/{INTEGRATION_ID}"}
+    integration = _one(template, "AWS::ApiGatewayV2::Integration")
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    assert integration["IntegrationUri"] == WHERE.integration_uri(WHERE.function_arn(NAMES))
+    stage = _one(template, "AWS::ApiGatewayV2::Stage")
+    assert stage["StageName"] == NAMES.stage and stage["AutoDeploy"] is True
+
+
+def test_role_policy_and_permission_match() -> None:
+    """The role's trust and inline policy, and the invoke permission, equal the deployer's."""
+    template = _resolved()
+    role = _one(template, "AWS::IAM::Role")
+    assert role["RoleName"] == NAMES.role
+    assert role["AssumeRolePolicyDocument"] == stack.trust_policy()
+    (policy,) = role["Policies"]
+    assert policy["PolicyName"] == NAMES.policy
+    assert policy["PolicyDocument"] == WHERE.policy_document(NAMES, API_ID)
+    actions = {s["Sid"]: tuple(s["Action"]) for s in policy["PolicyDocument"]["Statement"]}
+    assert actions == stack.POLICY_ACTIONS
+    permission = _one(template, "AWS::Lambda::Permission")
+    assert permission["Principal"] == stack.INVOKE_PRINCIPAL
+    assert permission["Action"] == "lambda:InvokeFunction"
+    assert permission["SourceArn"] == WHERE.source_arn(API_ID)
+
+
+def test_function_and_log_group_match() -> None:
+    """Runtime, handler, memory, timeout, environment and log retention are the deployer's."""
+    template = _resolved()
+    function = _one(template, "AWS::Lambda::Function")
+    assert function["FunctionName"] == NAMES.function
+    assert {k: function[k] for k in stack.FUNCTION_SETTINGS} == stack.FUNCTION_SETTINGS
+    assert function["Environment"] == {"Variables": {"CONNECTIONS_TABLE": NAMES.table}}
+    log_group = _one(template, "AWS::Logs::LogGroup")
+    assert log_group["LogGroupName"] == NAMES.log_group
+    assert log_group["RetentionInDays"] == stack.LOG_RETENTION_DAYS
+
+
+@pytest.mark.integration
+def test_deployer_schema_matches_connection_store(moto_endpoint: str) -> None:
+    """``TABLE_SCHEMA`` creates the same table as ``ConnectionStore.create_table``."""
+    client = boto3.client("dynamodb", endpoint_url=moto_endpoint)
+    ConnectionStore(client, "schema-by-store").create_table()
+    client.create_table(TableName="schema-by-deployer", **stack.TABLE_SCHEMA)
+
+    def shape(name: str) -> dict[str, Any]:
+        table = client.describe_table(TableName=name)["Table"]
+        (index,) = table["GlobalSecondaryIndexes"]
+        return {
+            "keys": table["KeySchema"],
+            "attributes": sorted(table["AttributeDefinitions"], key=str),
+            "index": (index["IndexName"], index["KeySchema"], index["Projection"]),
+            "billing": table["BillingModeSummary"]["BillingMode"],
+        }
+
+    assert shape("schema-by-deployer") == shape("schema-by-store")
+    ttl = client.describe_time_to_live(TableName="schema-by-store")["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == stack.TTL_ATTRIBUTE
