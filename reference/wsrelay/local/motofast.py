@@ -7,7 +7,7 @@ is already in DynamoDB's wire form (``{"Items": [{"attr": {"S": "..."}}], "Count
 so this writes it with ``json.dumps`` instead. Anything else, and any result holding a value
 JSON cannot write directly (binary attributes, say), still goes through moto's serializer.
 
-``tests/local/test_motofast.py`` checks that both paths give the same parsed response.
+``tests/test_motofast.py`` checks that both paths give the same parsed response.
 """
 
 from __future__ import annotations
@@ -17,21 +17,28 @@ import secrets
 from email.utils import formatdate
 from typing import Any
 
-__all__ = ["install"]
+__all__ = ["install", "moto_serializer"]
 
 _FAST_OPERATIONS = {"Query", "Scan"}
 _FAST_KEYS = {"Items", "Count", "ScannedCount", "LastEvaluatedKey", "ConsumedCapacity"}
-_installed = False
+_serialize_with_moto: Any = None
+
+
+def moto_serializer() -> Any:
+    """moto's own ``DynamoResult.execute_result``, as it was before :func:`install`."""
+    from moto.dynamodb import responses
+
+    return _serialize_with_moto or responses.DynamoResult.execute_result
 
 
 def install() -> None:
     """Route moto's DynamoDB Query and Scan responses through ``json.dumps`` (idempotent)."""
-    global _installed
-    if _installed:
+    global _serialize_with_moto
+    if _serialize_with_moto is not None:
         return
     from moto.dynamodb import responses
 
-    serialize_with_moto = responses.DynamoResult.execute_result
+    serialize_with_moto = _serialize_with_moto = responses.DynamoResult.execute_result
 
     def execute_result(self: Any, context: Any) -> Any:
         result = self.result
@@ -54,4 +61,3 @@ def install() -> None:
         return serialize_with_moto(self, context)
 
     responses.DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
-    _installed = True
