@@ -16,8 +16,10 @@ stop and restart gateways freely.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import socket
 import threading
 from types import TracebackType
 from typing import Any
@@ -81,6 +83,7 @@ class LocalGateway:
         self._id_seed = id_seed
         self._fast_path = fast_path
         self._moto: Any = None
+        self._embedded = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: GatewayServer | None = None
@@ -149,7 +152,7 @@ class LocalGateway:
 
     def _dynamodb(self, endpoint: str) -> Any:
         # Placeholder credentials for the embedded moto server; boto3's chain otherwise.
-        key, secret = ("local", "local") if self._moto is not None else (None, None)
+        key, secret = ("local", "local") if self._embedded else (None, None)
         return boto3.client(
             "dynamodb",
             endpoint_url=endpoint,
@@ -171,19 +174,25 @@ class LocalGateway:
     # --- life cycle -----------------------------------------------------------------------
 
     def start(self) -> LocalGateway:
-        """Start moto (unless an endpoint was given), the table, the server and its workers."""
+        """Start moto (unless an endpoint was given), the table, the server and its workers.
+
+        The worker processes boot (Python, boto3, the handler's module) while moto starts and
+        the table is created in this thread, so a start costs the slower of the two.
+        """
         if self._server is not None:
             return self
         os.environ.setdefault("AWS_DEFAULT_REGION", self.region)
+        moto_port = None
         if self._dynamodb_endpoint is None:
-            self._moto = _start_moto()
-            host, port = self._moto.get_host_and_port()
-            self._dynamodb_endpoint = f"http://{host}:{port}"
-        credentials = {}
-        if self._moto is not None:
-            credentials = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-        if self._create_table:
-            ConnectionStore(self._dynamodb(self._dynamodb_endpoint), self.table_name).create_table()
+            # moto's port is chosen now so the workers can be told it before moto is up.
+            moto_port = _free_port()
+            self._dynamodb_endpoint = f"http://127.0.0.1:{moto_port}"
+            self._embedded = True
+        credentials = (
+            {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+            if self._embedded
+            else {}
+        )
         server = GatewayServer(
             self.api,
             host=self.host,
@@ -198,9 +207,18 @@ class LocalGateway:
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="wsrelay-gateway", daemon=True)
         thread.start()
+        started = asyncio.run_coroutine_threadsafe(server.start(), loop)
         try:
-            asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=60)
+            if moto_port is not None:
+                self._moto = _start_moto(moto_port)
+            if self._create_table:
+                ConnectionStore(
+                    self._dynamodb(self._dynamodb_endpoint), self.table_name
+                ).create_table()
+            started.result(timeout=60)
         except BaseException:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=30)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=5)
             self._stop_moto()
@@ -226,7 +244,9 @@ class LocalGateway:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        if self._embedded:
             self._dynamodb_endpoint = None
+            self._embedded = False
 
     def __enter__(self) -> LocalGateway:
         return self.start()
@@ -244,7 +264,15 @@ class LocalGateway:
         return f"<LocalGateway {state}>"
 
 
-def _start_moto() -> Any:
+def _free_port() -> int:
+    """A port free on 127.0.0.1 right now (for moto, which must be named before it starts)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _start_moto(port: int) -> Any:
     """An embedded moto server on 127.0.0.1 (never 0.0.0.0, moto's default)."""
     from moto.server import ThreadedMotoServer
 
@@ -253,6 +281,6 @@ def _start_moto() -> Any:
     motofast.install()
     # Werkzeug logs every request to stderr, which would fill notebook outputs.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server
