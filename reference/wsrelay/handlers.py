@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.config import Config
 
 from wsrelay import events, protocol
 from wsrelay.broadcast import Broadcaster
@@ -64,6 +65,10 @@ Response = dict[str, Any]
 TABLE_VARIABLE = "CONNECTIONS_TABLE"
 MANAGEMENT_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"
 DYNAMODB_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
+#: Posts in flight per broadcast. Each needs its own HTTP connection, so the clients' pools
+#: are as large: with botocore's default pool of 10, urllib3 would discard the extra
+#: connections ("Connection pool is full") and later posts would pay for new TLS handshakes.
+_BROADCAST_WORKERS = 16
 
 
 @dataclass
@@ -226,7 +231,12 @@ def _client(service: str, endpoint_url: str | None) -> Any:
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = boto3.client(service, endpoint_url=endpoint_url, region_name=region)  # type: ignore[call-overload]
+            client = boto3.client(  # type: ignore[call-overload]
+                service,
+                endpoint_url=endpoint_url,
+                region_name=region,
+                config=Config(max_pool_connections=_BROADCAST_WORKERS),
+            )
             _clients[key] = client
     return client
 
@@ -252,7 +262,8 @@ def dependencies_from_environment(event: Mapping[str, Any]) -> Dependencies:
     )
     management: ApiGatewayManagementApiClient = _client("apigatewaymanagementapi", management_url)
     store = ConnectionStore(dynamodb, table)
-    return Dependencies(store=store, broadcaster=Broadcaster(management, store))
+    broadcaster = Broadcaster(management, store, max_workers=_BROADCAST_WORKERS)
+    return Dependencies(store=store, broadcaster=broadcaster)
 
 
 def lambda_handler(event: dict[str, Any], context: object) -> Response:

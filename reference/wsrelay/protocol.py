@@ -74,7 +74,7 @@ def _check_identifier(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise ProtocolError(
             f"{what} must be a string of 1-64 letters, digits, '_' or '-', "
-            f"got {type(value).__name__} {json.dumps(value)[:40]}"
+            f"got {type(value).__name__} {json.dumps(value, default=repr)[:40]}"
         )
     if not _IDENTIFIER.fullmatch(value):
         if not value:
@@ -122,6 +122,9 @@ def parse_client_frame(body: str | None) -> ClientFrame:
         raise ProtocolError(
             f"frame is not JSON ({exc.msg} at character {exc.pos}): {_EXAMPLES}"
         ) from None
+    except RecursionError:
+        # json's C parser gives up on deep nesting ("[[[[…", which fits in one 32 KB frame).
+        raise ProtocolError(f"frame is nested too deeply to parse: {_EXAMPLES}") from None
     if not isinstance(data, dict):
         raise ProtocolError(f"frame must be a JSON object, got {type(data).__name__}: {_EXAMPLES}")
     action = data.get("action")
@@ -136,6 +139,14 @@ def parse_client_frame(body: str | None) -> ClientFrame:
             )
         if not message.strip():
             raise ProtocolError('"message" is empty: type some text to send')
+        try:
+            message.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON allows a lone "\\ud800" escape; UTF-8 (the broadcast frame) does not.
+            raise ProtocolError(
+                '"message" contains an unpaired surrogate escape (\\ud800-\\udfff): '
+                "send valid Unicode text"
+            ) from None
         return SendMessage(message)
     if action == "joinroom":
         if "room" not in data:
