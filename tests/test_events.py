@@ -374,6 +374,12 @@ def test_body_reader_decodes_base64_bodies() -> None:
     assert events.body({**event, "body": bad, "isBase64Encoded": True}) == "ok \ufffd"
 
 
+def test_body_reader_keeps_text_that_claims_base64_but_is_not() -> None:
+    """A body flagged base64 that does not decode is returned as sent, not raised."""
+    event = message_event()
+    assert events.body({**event, "body": "not base64!", "isBase64Encoded": True}) == "not base64!"
+
+
 def test_readers_reject_an_event_without_request_context() -> None:
     """Reading a non-WebSocket event raises ValueError saying what is missing."""
     with pytest.raises(ValueError, match="no requestContext"):

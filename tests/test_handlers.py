@@ -399,6 +399,18 @@ def test_error_to_a_sender_that_has_gone_is_not_an_error(world: Lambda) -> None:
     assert [p.status for p in world.api.posts] == [410]
 
 
+def test_error_frame_that_cannot_be_delivered_is_logged_not_raised(
+    world: Lambda, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 500 on the error frame's post is logged; the handler still answers 400."""
+    world.connect(SENDER, query=[("room", "r1"), ("name", "ada")])
+    world.api.failures[SENDER] = 500
+    with caplog.at_level(logging.WARNING, logger="wsrelay.handlers"):
+        response = world.message(SENDER, "not json")
+    assert response["statusCode"] == 400
+    assert "could not post the error frame" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("event", "words"),
     [

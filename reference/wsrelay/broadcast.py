@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -116,7 +116,7 @@ class Broadcaster:
         result = BroadcastResult()
         lock = threading.Lock()
         # Bound the queue as well as the workers, so a room of 100,000 members does not
-        # hold 100,000 futures at once.
+        # queue 100,000 posts at once.
         slots = threading.BoundedSemaphore(self.max_workers * 4)
 
         def post(connection_id: str) -> None:
@@ -136,18 +136,17 @@ class Broadcaster:
                 else:
                     result.failed[connection_id] = error
 
+        # Leaving the block waits for every post. ``post`` catches everything and records
+        # its outcome in ``result``, so no future needs to be kept.
         with ThreadPoolExecutor(
             max_workers=self.max_workers, thread_name_prefix="broadcast"
         ) as pool:
-            futures: list[Future[None]] = []
             for page in self.store.room_pages(room, page_size=self.page_size):
                 for member in page:
                     if member.connection_id in skip:
                         continue
                     slots.acquire()
-                    futures.append(pool.submit(post, member.connection_id))
-        for future in futures:
-            future.result()  # re-raises only a bug in ``post`` itself
+                    pool.submit(post, member.connection_id)
         if result.gone:
             logger.info("removed %d stale connection(s) from %s", len(result.gone), room)
         return result

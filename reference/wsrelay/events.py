@@ -316,7 +316,10 @@ def body(event: Mapping[str, Any]) -> str | None:
         return None
     text = str(raw)
     if event.get("isBase64Encoded"):
-        return base64.b64decode(text).decode("utf-8", errors="replace")
+        try:
+            return base64.b64decode(text, validate=True).decode("utf-8", errors="replace")
+        except ValueError:  # binascii.Error: not base64 after all; keep the text as sent
+            return text
     return text
 
 

@@ -177,8 +177,15 @@ _NOT_REGISTERED = (
 
 
 def _tell_sender(event: Mapping[str, Any], deps: Dependencies, error: str) -> Response:
-    """Post an error frame to the sender; a sender that has gone meanwhile is not an error."""
-    deps.broadcaster.send(events.connection_id(event), protocol.error_frame(error))
+    """Post an error frame to the sender; return 400 with the error either way.
+
+    A sender that has gone meanwhile (410) is cleaned up by ``send``; any other failure to
+    reach it is logged, since the answer to a bad frame must not become a crash.
+    """
+    try:
+        deps.broadcaster.send(events.connection_id(event), protocol.error_frame(error))
+    except Exception:
+        logger.warning("could not post the error frame to the sender", exc_info=True)
     return _response(400, error)
 
 

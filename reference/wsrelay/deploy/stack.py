@@ -19,7 +19,9 @@ from importlib import resources
 from typing import Any
 
 from wsrelay import handlers
-from wsrelay.store import ROOM_INDEX
+
+# The table's definition is the store's own; re-exported here with the rest of the stack.
+from wsrelay.store import ROOM_INDEX, TABLE_SCHEMA, TTL_ATTRIBUTE
 
 __all__ = [
     "FUNCTION_SETTINGS",
@@ -48,27 +50,6 @@ TAG_STAGE = "wsrelay:stage"
 ROUTES: tuple[str, ...] = tuple(handlers.ROUTES)
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"
 
-#: ``create_table`` arguments besides the name and tags; the same schema as
-#: ``ConnectionStore.create_table`` (a test creates both and compares them).
-TABLE_SCHEMA: dict[str, Any] = {
-    "AttributeDefinitions": [
-        {"AttributeName": "connectionId", "AttributeType": "S"},
-        {"AttributeName": "roomId", "AttributeType": "S"},
-    ],
-    "KeySchema": [{"AttributeName": "connectionId", "KeyType": "HASH"}],
-    "GlobalSecondaryIndexes": [
-        {
-            "IndexName": ROOM_INDEX,
-            "KeySchema": [{"AttributeName": "roomId", "KeyType": "HASH"}],
-            "Projection": {
-                "ProjectionType": "INCLUDE",
-                "NonKeyAttributes": ["userName", "connectedAt"],
-            },
-        }
-    ],
-    "BillingMode": "PAY_PER_REQUEST",
-}
-TTL_ATTRIBUTE = "expiresAt"
 
 #: The function's settings. 29 s is API Gateway's integration timeout, so a longer Lambda
 #: timeout would only run on after the gateway gave up:
