@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from wsrelay.deploy import package
 from wsrelay.deploy.aws import Clients, DeployError, find_apis
 from wsrelay.deploy.deployer import Deployment, deploy, destroy, status

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+
 from wsrelay.cli import main
 from wsrelay.deploy.package import build_zip, code_sha256
 from wsrelay.deploy.stack import template_text

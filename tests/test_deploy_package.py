@@ -23,6 +23,7 @@ from pathlib import Path
 import boto3
 import pytest
 from conftest import load_event
+
 from wsrelay.deploy import package
 from wsrelay.deploy.package import PackagingError, build_zip, handler_modules
 from wsrelay.store import ConnectionStore

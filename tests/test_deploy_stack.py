@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from wsrelay import handlers
 from wsrelay.deploy.stack import (
     POLICY_ACTIONS,

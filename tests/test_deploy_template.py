@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from cfnlint.decode import decode_str
+
 from wsrelay.deploy import stack
 from wsrelay.deploy.stack import Location, StackNames, template_text
 from wsrelay.store import ConnectionStore
