@@ -279,15 +279,22 @@ def test_room_members_paginated(store: ConnectionStore, recorder: Recorder) -> N
     assert [m.connection_id for m in store.room_members("lobby", page_size=7)] == found
 
 
-def test_room_members_carry_the_projected_fields(store: ConnectionStore) -> None:
-    """Members read through the index carry their name and connection time."""
-    store.add("c-1", "lobby", "alice", connected_at=CONNECTED_AT)
+def test_room_members_are_whole_rows(store: ConnectionStore) -> None:
+    """Members read through the index (projection ALL) are the complete rows, TTL included."""
+    row = store.add("c-1", "lobby", "alice", connected_at=CONNECTED_AT)
     [member] = store.room_members("lobby")
-    assert (member.connection_id, member.room, member.user_name, member.connected_at) == (
-        "c-1",
-        "lobby",
-        "alice",
-        CONNECTED_AT,
+    assert member == row
+    assert member.expires_at == CONNECTED_AT // 1000 + 7200
+
+
+def test_add_many_writes_batches_of_25(store: ConnectionStore, recorder: Recorder) -> None:
+    """60 rows go in 3 BatchWriteItem requests (DynamoDB's limit is 25 a batch), all readable."""
+    rows = [(f"m-{i:02d}", f"room-{i % 2}", f"user{i}") for i in range(60)]
+    assert store.add_many(rows, connected_at=CONNECTED_AT) == 60
+    assert [c.operation for c in recorder.calls].count("BatchWriteItem") == 3
+    assert len(list(store.room_members("room-0"))) == 30
+    assert store.get("m-59") == Connection(
+        "m-59", "room-1", "user59", CONNECTED_AT, CONNECTED_AT // 1000 + 7200
     )
 
 
