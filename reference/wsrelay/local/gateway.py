@@ -34,6 +34,11 @@ __all__ = ["DEFAULT_TABLE", "LocalGateway"]
 
 DEFAULT_TABLE = "wsrelay-connections"
 
+#: The tables of running gateways on an embedded moto server. moto servers in one process
+#: share their data, so two such gateways on one table would see each other's connections
+#: (and delete them as stale when their own @connections API answers 410).
+_EMBEDDED_TABLES: set[str] = set()
+
 
 class LocalGateway:
     """A local API Gateway WebSocket API with warm local Lambda functions.
@@ -184,6 +189,12 @@ class LocalGateway:
         os.environ.setdefault("AWS_DEFAULT_REGION", self.region)
         moto_port = None
         if self._dynamodb_endpoint is None:
+            if self.table_name in _EMBEDDED_TABLES:
+                raise RuntimeError(
+                    f"another LocalGateway in this process uses the table {self.table_name!r} "
+                    "on its embedded moto server, and moto servers in one process share their "
+                    "data: stop that gateway first, or give this one another table_name"
+                )
             # moto's port is chosen now so the workers can be told it before moto is up.
             moto_port = _free_port()
             self._dynamodb_endpoint = f"http://127.0.0.1:{moto_port}"
@@ -224,6 +235,8 @@ class LocalGateway:
             self._stop_moto()
             raise
         self._loop, self._thread, self._server = loop, thread, server
+        if self._embedded:
+            _EMBEDDED_TABLES.add(self.table_name)
         return self
 
     def stop(self) -> None:
@@ -245,6 +258,7 @@ class LocalGateway:
             self._moto.stop()
             self._moto = None
         if self._embedded:
+            _EMBEDDED_TABLES.discard(self.table_name)
             self._dynamodb_endpoint = None
             self._embedded = False
 

@@ -67,6 +67,7 @@ class _Worker:
         self.pending: dict[int, asyncio.Future[Invocation]] = {}
         self.abandoned: set[int] = set()
         self.retiring = False
+        self.exited = False  # the channel closed: the process is dead or dying
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._reader_task: asyncio.Task[None] | None = None
         self._manage_tasks: set[asyncio.Task[None]] = set()
@@ -88,8 +89,13 @@ class _Worker:
 
     @property
     def alive(self) -> bool:
+        # The channel closes as the process exits, a moment before poll() can see the exit:
+        # a call sent in that moment would wait for the whole timeout.
         return (
-            self.process is not None and self.process.poll() is None and not self.ready.cancelled()
+            self.process is not None
+            and not self.exited
+            and self.process.poll() is None
+            and not self.ready.cancelled()
         )
 
     def send(self, message: dict[str, Any]) -> None:
@@ -148,6 +154,7 @@ class _Worker:
             self.send({"t": "reply", "id": message["id"], "status": status, "body": body})
 
     def _on_exit(self) -> None:
+        self.exited = True
         code = self.process.poll() if self.process else None
         for future in self.pending.values():
             if not future.done():
@@ -255,6 +262,12 @@ class FunctionRuntime:
             self._start_lock = asyncio.Lock()
         async with self._start_lock:
             if self._worker is None or not self._worker.alive or self._worker.retiring:
+                if self._worker is not None and self._worker not in self._retired:
+                    self._retired.append(self._worker)
+                # Keep the replaced workers until their exit status is collected (poll()).
+                self._retired = [
+                    w for w in self._retired if w.process is not None and w.process.poll() is None
+                ]
                 worker = _Worker(self)
                 await worker.start()
                 self._worker = worker

@@ -181,7 +181,7 @@ class GatewayServer:
         connected_at = int(time.time() * 1000)
         peer = request.remote or "127.0.0.1"
         user_agent = request.headers.get("User-Agent")
-        headers = list(request.headers.items())
+        headers = _handshake_headers(request, peer, self.port)
         query = list(request.query.items())
         base: dict[str, Any] = {
             "connection_id": connection_id,
@@ -387,7 +387,7 @@ class GatewayServer:
         connect = events.build_connect_event(
             request_id=self.new_id(),
             connected_at=connected_at,
-            headers=list(request.headers.items()),
+            headers=_handshake_headers(request, base["source_ip"], self.port),
             query=list(request.query.items()),
             **base,
         )
@@ -421,6 +421,23 @@ class GatewayServer:
         context = dict(result.value.get("context") or {})
         context["principalId"] = result.value.get("principalId", "")
         return None, context
+
+
+def _handshake_headers(request: web.Request, peer: str, port: int) -> list[tuple[str, str]]:
+    """The handshake's headers with the ``X-Forwarded-*`` headers API Gateway adds.
+
+    Real ``$connect`` captures carry ``X-Forwarded-For`` (the client's address appended to
+    any the client sent), ``X-Forwarded-Port`` and ``X-Forwarded-Proto``.
+    """
+    sent_for = request.headers.get("X-Forwarded-For")
+    forwarded = {
+        "X-Forwarded-For": f"{sent_for}, {peer}" if sent_for else peer,
+        "X-Forwarded-Port": str(port),
+        "X-Forwarded-Proto": request.scheme,
+    }
+    names = {name.lower() for name in forwarded}
+    kept = [(k, v) for k, v in request.headers.items() if k.lower() not in names]
+    return kept + list(forwarded.items())
 
 
 def _refusal(status: int, message: str) -> web.Response:
