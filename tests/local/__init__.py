@@ -1,0 +1,1 @@
+"""Integration tests of the local API Gateway, driven from outside like any client."""

@@ -1,0 +1,222 @@
+"""Lambda handlers that the local gateway's integration tests run in its worker processes.
+
+Some behave (a recorder around the chat handler, an echo, an authorizer), some misbehave on
+purpose (raise, hang, return garbage, kill their process). The gateway imports them by module
+path, so this module must import in a fresh worker process: standard library, boto3 and
+``wsrelay`` only.
+
+Handlers that record write one JSON line per event to the file named by ``RECORD_FILE`` in
+the function's environment; ``support.read_records`` reads them back.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from typing import Any
+
+import boto3
+
+from wsrelay import handlers
+
+Event = dict[str, Any]
+
+
+def record(entry: dict[str, Any]) -> None:
+    """Append ``entry`` as one JSON line to ``RECORD_FILE`` (several processes may append)."""
+    line = json.dumps(entry) + "\n"
+    with open(os.environ["RECORD_FILE"], "a", encoding="utf-8") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        file.write(line)
+        file.flush()
+        fcntl.flock(file, fcntl.LOCK_UN)
+
+
+def _management() -> Any:
+    # The endpoint comes from AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, set by the gateway.
+    return boto3.client("apigatewaymanagementapi")
+
+
+def _via_http(response: dict[str, Any]) -> bool:
+    """Whether a botocore response came over HTTP (aiohttp adds a Date header; the fast path does not)."""
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return "date" in {str(name).lower() for name in headers}
+
+
+# --- well-behaved ---------------------------------------------------------------------------
+
+
+def recording_handler(event: Event, context: Any) -> Any:
+    """Record the event, then run the chat's real handler on it."""
+    record({"event": event})
+    return handlers.lambda_handler(event, context)
+
+
+def slow_connect(event: Event, context: Any) -> Any:
+    """The chat's ``$connect`` (it stores the row), then a wait before the handshake completes."""
+    record({"event": event})
+    response = handlers.lambda_handler(event, context)
+    record({"row_written": event["requestContext"]["connectionId"]})
+    time.sleep(float(os.environ.get("CONNECT_DELAY", "1.5")))
+    return response
+
+
+def record_only(event: Event, context: Any) -> Any:
+    """Record the event and accept it."""
+    record({"event": event})
+    return {"statusCode": 200, "body": "recorded"}
+
+
+def echo(event: Event, context: Any) -> Any:
+    """Record the event (if ``RECORD_FILE`` is set), then answer with its size, route and body's start."""
+    body = event.get("body") or ""
+    if "RECORD_FILE" in os.environ:
+        record({"event": {**event, "body": body[:200]}})
+    reply = {
+        "echo": body[:200],
+        "bytes": len(body.encode("utf-8")),
+        "routeKey": event["requestContext"]["routeKey"],
+    }
+    return {"statusCode": 200, "body": json.dumps(reply)}
+
+
+def authorizer(event: Event, context: Any) -> Any:
+    """A REQUEST authorizer: ``?token=allow-<user>`` is allowed with a context, ``crash`` raises, anything else is denied."""
+    token = (event.get("queryStringParameters") or {}).get("token", "")
+    if token == "crash":
+        raise RuntimeError("the authorizer failed")
+    allowed = token.startswith("allow-")
+    return {
+        "principalId": token.removeprefix("allow-") if allowed else "nobody",
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Allow" if allowed else "Deny",
+                    "Resource": event["methodArn"],
+                }
+            ],
+        },
+        "context": {"user": token.removeprefix("allow-"), "tier": "gold", "quota": 7},
+    }
+
+
+def connect_choosing_subprotocol(event: Event, context: Any) -> Any:
+    """``$connect``: record; choose the *last* subprotocol offered (so the choice is visibly ours).
+
+    ``?fail`` makes it raise and ``?garbage`` makes it return a non-object.
+    """
+    record({"event": event})
+    query = event.get("queryStringParameters") or {}
+    if "fail" in query:
+        raise RuntimeError("$connect failed on purpose")
+    if "garbage" in query:
+        return "not a proxy response"
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    offered = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+    response: dict[str, Any] = {"statusCode": 200, "headers": {"X-Reply": "from $connect"}}
+    if offered:
+        response["headers"]["Sec-WebSocket-Protocol"] = offered[-1]
+    return response
+
+
+def connect_posts_to_self(event: Event, context: Any) -> Any:
+    """``$connect``: post to and get the connection being made; record what the API answered."""
+    connection_id = event["requestContext"]["connectionId"]
+    client = _management()
+    for op in ("post", "get"):
+        try:
+            if op == "post":
+                response = client.post_to_connection(ConnectionId=connection_id, Data=b"too early")
+            else:
+                response = client.get_connection(ConnectionId=connection_id)
+            outcome = {"status": response["ResponseMetadata"]["HTTPStatusCode"]}
+        except client.exceptions.GoneException as exc:
+            response = exc.response
+            outcome = {
+                "status": exc.response["ResponseMetadata"]["HTTPStatusCode"],
+                "error": type(exc).__name__,
+                "message": exc.response["Error"]["Message"],
+            }
+        record(
+            {"connect_" + op: outcome, "connectionId": connection_id, "http": _via_http(response)}
+        )
+    return {"statusCode": 200}
+
+
+def manage(event: Event, context: Any) -> Any:
+    """Two-way route: run the ``@connections`` call the frame asks for; answer with the outcome.
+
+    Frame: ``{"action": "manage", "op": "post"|"get"|"delete", "target": id (default: self),
+    "data": text, "repeat": n}``.
+    """
+    request = json.loads(event["body"])
+    target = request.get("target") or event["requestContext"]["connectionId"]
+    client = _management()
+    outcome: dict[str, Any]
+    try:
+        if request["op"] == "post":
+            data = request.get("data", "").encode("utf-8") * int(request.get("repeat", 1))
+            response = client.post_to_connection(ConnectionId=target, Data=data)
+            outcome = {}
+        elif request["op"] == "get":
+            response = client.get_connection(ConnectionId=target)
+            outcome = {
+                "connectedAt": type(response["ConnectedAt"]).__name__,
+                "lastActiveAt": type(response["LastActiveAt"]).__name__,
+                "sourceIp": response["Identity"]["SourceIp"],
+            }
+        else:
+            response = client.delete_connection(ConnectionId=target)
+            outcome = {}
+    except (client.exceptions.GoneException, client.exceptions.PayloadTooLargeException) as exc:
+        response = exc.response
+        outcome = {"error": type(exc).__name__}
+    outcome["status"] = response["ResponseMetadata"]["HTTPStatusCode"]
+    outcome["http"] = _via_http(response)
+    return {"statusCode": 200, "body": json.dumps({"manage": outcome})}
+
+
+# --- misbehaving ----------------------------------------------------------------------------
+
+
+def raise_error(event: Event, context: Any) -> Any:
+    """Fail the invocation with an exception."""
+    raise RuntimeError("this handler always fails")
+
+
+def sleep_past_timeout(event: Event, context: Any) -> Any:
+    """Run far past any timeout the tests give the function."""
+    time.sleep(30)
+    return {"statusCode": 200}
+
+
+def return_non_dict(event: Event, context: Any) -> Any:
+    """Return something that is not a Lambda proxy response."""
+    return ["not", "a", "proxy", "response"]
+
+
+def return_unserializable(event: Event, context: Any) -> Any:
+    """Return a value Lambda cannot serialize to JSON."""
+    return {"statusCode": 200, "body": {1, 2, 3}}
+
+
+def misbehave_or_pid(event: Event, context: Any) -> Any:
+    """Two-way: ``{"do": "raise"|"sleep"|"exit"}`` misbehaves; anything else answers the worker's pid."""
+    request = json.loads(event.get("body") or "{}")
+    action = request.get("do") if isinstance(request, dict) else None
+    if action == "raise":
+        raise_error(event, context)
+    elif action == "sleep":
+        sleep_past_timeout(event, context)
+    elif action == "exit":
+        exit_process(event, context)
+    return {"statusCode": 200, "body": json.dumps({"pid": os.getpid()})}
+
+
+def exit_process(event: Event, context: Any) -> Any:
+    """Kill the worker process mid-invocation, as an out-of-memory kill would."""
+    os._exit(3)

@@ -1,0 +1,116 @@
+"""``LocalGateway``'s life cycle: start, stop, start again, and several side by side."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import websocket
+
+from wsrelay.local import DEFAULT_TABLE, LocalGateway
+
+from .support import WAIT, chat_api, recv_close, recv_json, running_gateway, unique_table
+
+pytestmark = pytest.mark.integration
+
+
+def chat_round_trip(gw: LocalGateway, room: str = "lobby") -> dict[str, object]:
+    """Connect to ``gw``, send one chat message, return the frame that comes back."""
+    ws = websocket.create_connection(f"{gw.url}?room={room}", timeout=WAIT)
+    try:
+        text = f"hello {uuid.uuid4().hex[:6]}"
+        ws.send(json.dumps({"action": "sendmessage", "message": text}))
+        frame: dict[str, object] = recv_json(ws)
+        assert frame["message"] == text
+        return frame
+    finally:
+        ws.close()
+
+
+def test_starts_quickly(capsys: pytest.CaptureFixture[str]) -> None:
+    """The default gateway (moto, table, server, warm worker) starts and serves; its start time is printed."""
+    started = time.perf_counter()
+    with LocalGateway(port=0, table_name=unique_table()) as gw:
+        elapsed = time.perf_counter() - started
+        chat_round_trip(gw)
+        first_frame = time.perf_counter() - started
+    with capsys.disabled():
+        print(
+            f"\n  LocalGateway start: {elapsed:.3f} s (first chat frame back after {first_frame:.3f} s)"
+        )
+
+
+def test_stop_then_start_again(tmp_path: Path) -> None:
+    """A stopped gateway starts again and serves, and so does a new one in the same process."""
+    table = unique_table()
+    gw = LocalGateway(port=0, table_name=table, api=chat_api(table, tmp_path / "events.jsonl"))
+    for _ in range(2):
+        gw.start()
+        try:
+            assert gw.running
+            chat_round_trip(gw)
+        finally:
+            gw.stop()
+        assert not gw.running
+        gw.stop()  # safe to call twice
+    with LocalGateway(port=0, table_name=table) as again:
+        chat_round_trip(again)
+
+
+def test_stop_closes_connections_with_1001(tmp_path: Path) -> None:
+    """Stopping the gateway closes its connections with 1001 and runs their ``$disconnect``."""
+    with running_gateway(tmp_path) as harness:
+        ws, connection_id = harness.chat("leaving")
+        harness.gw.stop()
+        code, _ = recv_close(ws)
+        assert code == 1001
+        disconnect = harness.wait_event("DISCONNECT", connection_id)
+        assert disconnect["requestContext"]["disconnectStatusCode"] == 1001
+        with pytest.raises(RuntimeError):
+            harness.gw.url  # noqa: B018 - a stopped gateway has no address
+
+
+def test_two_gateways_side_by_side() -> None:
+    """Two gateways in one process, each on its own table, serve independently."""
+    with (
+        LocalGateway(port=0, table_name=unique_table()) as first,
+        LocalGateway(port=0, table_name=unique_table(), stage="prod") as second,
+    ):
+        assert first.port != second.port
+        assert second.url.endswith("/prod")
+        a = chat_round_trip(first, room="shared")
+        b = chat_round_trip(second, room="shared")
+        # Each knows only its own connections.
+        client = second.management_client()
+        with pytest.raises(client.exceptions.GoneException):
+            client.get_connection(ConnectionId=str(a["connectionId"]))
+        # A room of the same name on each stays separate, with members on both at once.
+        one = websocket.create_connection(f"{first.url}?room=shared&name=one", timeout=WAIT)
+        two = websocket.create_connection(f"{second.url}?room=shared&name=two", timeout=WAIT)
+        try:
+            for ws, text in ((one, "on first"), (two, "on second"), (one, "first again")):
+                ws.send(json.dumps({"action": "sendmessage", "message": text}))
+                assert recv_json(ws)["message"] == text
+            two.send(json.dumps({"action": "sendmessage", "message": "only mine"}))
+            assert recv_json(two)["message"] == "only mine"
+            one.send(json.dumps({"action": "sendmessage", "message": "only first"}))
+            assert recv_json(one)["message"] == "only first", "first saw second's message"
+        finally:
+            one.close()
+            two.close()
+        assert b["connectionId"] != a["connectionId"]
+
+
+def test_two_gateways_on_one_embedded_table_are_refused() -> None:
+    """A second gateway on the same table of the shared embedded moto is refused, not left to corrupt the first."""
+    with LocalGateway(port=0) as first:
+        assert first.table_name == DEFAULT_TABLE
+        with pytest.raises(RuntimeError, match="table_name"):
+            LocalGateway(port=0).start()
+        chat_round_trip(first)
+    # Once the first has stopped, the table is free again.
+    with LocalGateway(port=0) as second:
+        chat_round_trip(second)
