@@ -54,12 +54,18 @@ class Lambda:
         connection_id: str,
         query: Sequence[tuple[str, str]] = (),
         headers: Sequence[tuple[str, str]] = (),
+        *,
+        age_seconds: float = 0.0,
     ) -> dict[str, Any]:
-        """Send a $connect event; a 200 completes the handshake, so the id becomes live."""
+        """Send a $connect event; a 200 completes the handshake, so the id becomes live.
+
+        ``age_seconds`` back-dates the connection (a row younger than the broadcaster's
+        grace survives a 410).
+        """
         event = events.build_connect_event(
             connection_id=connection_id,
             request_id=events.new_aws_id(),
-            connected_at=int(time.time() * 1000),
+            connected_at=int((time.time() - age_seconds) * 1000),
             domain_name=DOMAIN,
             stage=STAGE,
             api_id="abc123defg",
@@ -253,12 +259,22 @@ def test_full_flow(world: Lambda) -> None:
 def test_broadcast_cleans_up_connections_that_vanished(world: Lambda) -> None:
     """A member that vanished without $disconnect gets a 410: its row goes, the others stay."""
     for cid in ("AAAAAAAAAAAAAAA=", "AAAAAAAAAAAAAAB=", "AAAAAAAAAAAAAAC="):
-        world.connect(cid, [("room", "A")])
+        world.connect(cid, [("room", "A")], age_seconds=60)
     world.api.live.discard("AAAAAAAAAAAAAAC=")  # lost: no $disconnect ever came
     response = world.message("AAAAAAAAAAAAAAA=", '{"action": "sendmessage", "message": "hi"}')
     assert response["body"] == "delivered 2, gone 1, failed 0"
     assert world.store.get("AAAAAAAAAAAAAAC=") is None
     assert world.store.get("AAAAAAAAAAAAAAB=") is not None
+
+
+def test_broadcast_keeps_a_row_younger_than_the_grace(world: Lambda) -> None:
+    """A 410 from a connection that connected a moment ago (its $connect may be running) keeps its row."""
+    world.connect("AAAAAAAAAAAAAAA=", [("room", "A")], age_seconds=60)
+    world.connect("AAAAAAAAAAAAAAN=", [("room", "A")])  # just now
+    world.api.live.discard("AAAAAAAAAAAAAAN=")  # API Gateway answers 410 until $connect returns
+    response = world.message("AAAAAAAAAAAAAAA=", '{"action": "sendmessage", "message": "hi"}')
+    assert response["body"] == "delivered 1, gone 1, failed 0"
+    assert world.store.get("AAAAAAAAAAAAAAN=") is not None
 
 
 @pytest.mark.parametrize(

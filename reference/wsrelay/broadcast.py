@@ -20,9 +20,14 @@ from wsrelay.store import ConnectionStore
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
-__all__ = ["BroadcastResult", "Broadcaster", "Delivery"]
+__all__ = ["STALE_GRACE_SECONDS", "BroadcastResult", "Broadcaster", "Delivery"]
 
 logger = logging.getLogger(__name__)
+
+#: A row that answers 410 is deleted only once it is older than this: API Gateway's
+#: integration timeout is 29 s, so a ``$connect`` still running is never mistaken for a
+#: stale connection.
+STALE_GRACE_SECONDS = 30.0
 
 
 class Delivery(Enum):
@@ -65,7 +70,10 @@ class Broadcaster:
     - Posts run concurrently on at most ``max_workers`` threads. There is no ordering
       guarantee across receivers; each receiver gets a single broadcast's payload once.
     - A post answered with ``GoneException`` (HTTP 410: the connection no longer exists)
-      deletes *that* connection's row, and no other, and is counted as gone.
+      deletes *that* connection's row, and no other, and is counted as gone. A row younger
+      than ``stale_grace`` seconds is kept: API Gateway answers 410 while a newcomer's
+      ``$connect`` is still running, after it has written its row
+      (:meth:`ConnectionStore.remove_stale`).
     - Any other failure (throttling, 413, a network error, anything raised) is logged at
       WARNING, counted as failed, and does not stop the fan-out: the other members still
       get the payload. Only a failure to read the room itself is raised.
@@ -76,6 +84,8 @@ class Broadcaster:
         store: the connections table.
         max_workers: the most posts in flight at once.
         page_size: members read per Query request (default: DynamoDB's 1 MB pages).
+        stale_grace: how old (seconds) a row that answers 410 must be to be deleted; the
+            default, 30 s, outlasts API Gateway's 29 s integration timeout.
     """
 
     def __init__(
@@ -85,6 +95,7 @@ class Broadcaster:
         *,
         max_workers: int = 16,
         page_size: int | None = None,
+        stale_grace: float = STALE_GRACE_SECONDS,
     ) -> None:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
@@ -92,6 +103,7 @@ class Broadcaster:
         self.store = store
         self.max_workers = max_workers
         self.page_size = page_size
+        self.stale_grace = stale_grace
 
     def send(self, connection_id: str, payload: bytes | str) -> Delivery:
         """Post ``payload`` to one connection, with the same 410 clean-up as a broadcast."""
@@ -99,7 +111,7 @@ class Broadcaster:
         try:
             self.management.post_to_connection(ConnectionId=connection_id, Data=data)
         except self.management.exceptions.GoneException:
-            self.store.remove(connection_id)
+            self.store.remove_stale(connection_id, grace_seconds=self.stale_grace)
             return Delivery.GONE
         return Delivery.DELIVERED
 

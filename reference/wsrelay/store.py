@@ -204,6 +204,29 @@ class ConnectionStore:
         )
         return bool(response.get("Attributes"))
 
+    def remove_stale(self, connection_id: str, *, grace_seconds: float) -> bool:
+        """Delete the row of a connection that answered 410, unless it is younger than the grace.
+
+        API Gateway answers 410 for a connection whose ``$connect`` is still running, though
+        that handler has already written its row: deleting it would leave the newcomer
+        connected but unknown. So the delete is conditional on ``connectedAt`` being more than
+        ``grace_seconds`` old (``$connect`` may run for 29 s); a younger row stays, and is
+        removed by a later broadcast, by ``$disconnect``, or by TTL. Returns whether a row
+        was deleted.
+        """
+        cutoff = int((self._clock() - grace_seconds) * 1000)
+        try:
+            response = self.client.delete_item(
+                TableName=self.table_name,
+                Key={"connectionId": {"S": connection_id}},
+                ConditionExpression="attribute_not_exists(connectedAt) OR connectedAt < :cutoff",
+                ExpressionAttributeValues={":cutoff": {"N": str(cutoff)}},
+                ReturnValues="ALL_OLD",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return bool(response.get("Attributes"))
+
     def move(self, connection_id: str, room: str) -> Connection | None:
         """Move a connection to ``room``; return the updated row, or ``None`` if it is gone.
 

@@ -62,14 +62,6 @@ def test_newcomer_is_not_open_until_connect_returns(slow_connect: Harness) -> No
     opened[0].close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "wsrelay.broadcast deletes the row of any member that answers 410, including one whose "
-        "$connect has stored its row but not yet returned (AWS answers 410 for it too): the "
-        "newcomer is then connected but not in the table, and every message it sends is refused"
-    ),
-)
 def test_broadcast_during_connect_keeps_the_newcomer(slow_connect: Harness) -> None:
     """A message broadcast while a newcomer's ``$connect`` is running does not orphan the newcomer."""
     member, _ = slow_connect.chat("member", room="race")

@@ -8,6 +8,7 @@ A member that answers 410 (``management.exceptions.GoneException``) has gone wit
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +34,8 @@ def _check(answer: Callable[[Any, ConnectionStore, str, str], object]) -> None:
         elsewhere = _fixtures.connect(gateway, "elsewhere", "dee")
         try:
             (ghost,) = _fixtures.ids(1, seed=404)
-            store.add(ghost, "exercise", "ghost")
+            # Connected an hour ago: old enough for any 410 clean-up to delete it.
+            store.add(ghost, "exercise", "ghost", connected_at=int(time.time() * 1000) - 3_600_000)
             rows_before = {c.connection_id: c.user_name for c in store.all_connections()}
             where = 'broadcast(management, store, "exercise", payload)'
             call(answer, gateway.management_client(), store, "exercise", PAYLOAD, what=where)
