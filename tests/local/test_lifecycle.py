@@ -114,3 +114,22 @@ def test_two_gateways_on_one_embedded_table_are_refused() -> None:
     # Once the first has stopped, the table is free again.
     with LocalGateway(port=0) as second:
         chat_round_trip(second)
+
+
+def test_a_connection_is_listed_as_soon_as_its_handshake_returns() -> None:
+    """When the client's handshake returns, the gateway already lists (and can post to) it."""
+    with LocalGateway(port=0, table_name=unique_table()) as gw:
+        management = gw.management_client()
+        clients = []
+        try:
+            for n in range(20):
+                clients.append(
+                    websocket.create_connection(f"{gw.url}?room=r&name=c{n}", timeout=WAIT)
+                )
+                ids = gw.connection_ids()
+                assert len(ids) == n + 1
+                for connection_id in ids:
+                    management.get_connection(ConnectionId=connection_id)
+        finally:
+            for ws in clients:
+                ws.close()

@@ -49,6 +49,8 @@ class Connection:
     last_active_at: int = 0
     server_close: tuple[int, str] | None = None
     idle_task: asyncio.Task[None] | None = field(default=None, repr=False)
+    #: Set once the handshake's 101 has been written (or has failed).
+    ready: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def touch(self) -> None:
         """Record client activity (resets the idle timeout)."""
@@ -73,6 +75,10 @@ class ConnectionRegistry:
     ) -> tuple[int, dict[str, Any] | None]:
         """Run one ``@connections`` operation; return (HTTP status, JSON body or None)."""
         connection = self.open.get(connection_id)
+        if connection is not None and not connection.ready.is_set():
+            await connection.ready.wait()
+            if self.open.get(connection_id) is not connection:  # the handshake failed
+                connection = None
         if connection is None or connection.ws.closed:
             return 410, {"__type": "GoneException", "message": GONE_MESSAGE}
         if op == "post":

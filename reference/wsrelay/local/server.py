@@ -227,7 +227,6 @@ class GatewayServer:
         )
         for name, value in response_headers.items():
             ws.headers[name] = value
-        await ws.prepare(request)
         connection = Connection(
             connection_id=connection_id,
             ws=ws,
@@ -237,7 +236,17 @@ class GatewayServer:
             authorizer=authorizer_context,
             last_active_at=connected_at,
         )
+        # The connection exists once $connect has returned, as on AWS: registered before
+        # the 101 goes out, so a client that hears the 101 finds itself listed. Calls to it
+        # in the moment before the handshake is written wait for it (``Connection.ready``).
         self.registry.open[connection_id] = connection
+        try:
+            await ws.prepare(request)
+        except BaseException:
+            self.registry.open.pop(connection_id, None)
+            raise
+        finally:
+            connection.ready.set()
         self._announce(connection_id, is_open=True)
         try:
             await self._serve(connection, base)
