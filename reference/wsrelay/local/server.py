@@ -28,6 +28,7 @@ from aiohttp import WSMsgType, web
 from wsrelay import events
 from wsrelay.local import routing
 from wsrelay.local.api import ApiDefinition, Authorizer
+from wsrelay.local.authorizer import authorizer_event, decide, identity_sources_present, method_arn
 from wsrelay.local.connections import Connection, ConnectionRegistry
 from wsrelay.local.frames import LimitedWebSocketResponse
 from wsrelay.local.runtime import FunctionRuntime, Invocation
@@ -384,15 +385,11 @@ class GatewayServer:
     async def _authorize(
         self, authorizer: Authorizer, request: web.Request, base: dict[str, Any], connected_at: int
     ) -> tuple[web.Response | None, dict[str, Any] | None]:
-        """Run a Lambda REQUEST authorizer; return (refusal, context).
-
-        https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
-        Missing identity sources or an error give 401 Unauthorized; a Deny policy gives 403.
-        """
-        for source in authorizer.identity_sources:
-            if not _identity_present(source, request):
-                return _refusal(401, "Unauthorized"), None
-        method_arn = f"arn:aws:execute-api:{self.region}:000000000000:{self.api.api_id}/{self.stage}/$connect"
+        """Run the ``$connect`` authorizer (``authorizer.py``); return (refusal, context)."""
+        headers = dict(request.headers)
+        if not identity_sources_present(authorizer.identity_sources, request.query, headers):
+            return _refusal(401, "Unauthorized"), None
+        arn = method_arn(self.region, self.api.api_id, self.stage)
         connect = events.build_connect_event(
             request_id=self.new_id(),
             connected_at=connected_at,
@@ -400,35 +397,15 @@ class GatewayServer:
             query=list(request.query.items()),
             **base,
         )
-        event = {
-            "type": "REQUEST",
-            "methodArn": method_arn,
-            "headers": connect["headers"],
-            "multiValueHeaders": connect["multiValueHeaders"],
-            "queryStringParameters": connect.get("queryStringParameters", {}),
-            "multiValueQueryStringParameters": connect.get("multiValueQueryStringParameters", {}),
-            "stageVariables": {},
-            "requestContext": connect["requestContext"],
-        }
         result = await self.invoke(
             authorizer.function,
-            event,
+            authorizer_event(arn, connect),
             route="$connect (authorizer)",
             connection_id=base["connection_id"],
         )
-        if not result.ok or not isinstance(result.value, dict):
-            return _refusal(401, "Unauthorized"), None
-        policy = result.value.get("policyDocument") or {}
-        statements = policy.get("Statement") or []
-        allowed = any(
-            str(s.get("Effect", "")).lower() == "allow" and _matches(s.get("Resource"), method_arn)
-            for s in statements
-        )
-        denied = any(str(s.get("Effect", "")).lower() == "deny" for s in statements)
-        if denied or not allowed:
-            return _refusal(403, "Forbidden"), None
-        context = dict(result.value.get("context") or {})
-        context["principalId"] = result.value.get("principalId", "")
+        refusal, context = decide(result.value if result.ok else None, arn)
+        if refusal is not None:
+            return _refusal(refusal, "Unauthorized" if refusal == 401 else "Forbidden"), None
         return None, context
 
 
@@ -451,25 +428,6 @@ def _handshake_headers(request: web.Request, peer: str, port: int) -> list[tuple
 
 def _refusal(status: int, message: str) -> web.Response:
     return web.json_response({"message": message}, status=status)
-
-
-def _identity_present(source: str, request: web.Request) -> bool:
-    """Whether ``route.request.querystring.X`` / ``route.request.header.X`` is in the request."""
-    prefix_q, prefix_h = "route.request.querystring.", "route.request.header."
-    if source.startswith(prefix_q):
-        return bool(request.query.get(source[len(prefix_q) :]))
-    if source.startswith(prefix_h):
-        return bool(request.headers.get(source[len(prefix_h) :]))
-    return True
-
-
-def _matches(resource: Any, arn: str) -> bool:
-    resources = resource if isinstance(resource, list) else [resource]
-    for pattern in resources:
-        text = str(pattern)
-        if text == "*" or text == arn or (text.endswith("*") and arn.startswith(text[:-1])):
-            return True
-    return False
 
 
 def _is_proxy_response(value: Any) -> bool:
