@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -133,3 +134,26 @@ def test_a_connection_is_listed_as_soon_as_its_handshake_returns() -> None:
         finally:
             for ws in clients:
                 ws.close()
+
+
+@pytest.mark.parametrize("repeat", range(5))
+def test_server_close_waits_for_the_clients_close_reply(repeat: int) -> None:
+    """DeleteConnection runs a full closing handshake: the client's automatic reply goes through."""
+    with LocalGateway(port=0, table_name=unique_table()) as gw:
+        ws = websocket.create_connection(f"{gw.url}?room=r&name=bye", timeout=WAIT)
+        [connection_id] = gw.connection_ids()
+        management = gw.management_client()
+        management.delete_connection(ConnectionId=connection_id)
+        management.close()
+        frame = ws.recv_frame()  # the close frame, 1000
+        assert frame.opcode == websocket.ABNF.OPCODE_CLOSE
+        assert int.from_bytes(frame.data[:2], "big") == 1000
+        time.sleep(0.2)
+        # The gateway is waiting for our reply, so the socket is still open (no EOF yet).
+        ws.sock.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            ws.sock.recv(1, socket.MSG_PEEK)
+        ws.send_close()  # the client's close reply, as websocket-client sends it
+        ws.sock.settimeout(WAIT)
+        assert ws.sock.recv(1) == b""  # and now the gateway closes its side
+        ws.shutdown()

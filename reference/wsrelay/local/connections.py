@@ -51,16 +51,26 @@ class Connection:
     idle_task: asyncio.Task[None] | None = field(default=None, repr=False)
     #: Set once the handshake's 101 has been written (or has failed).
     ready: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    #: Set by :meth:`close`: the reading task is to start the closing handshake.
+    close_requested: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    #: Set when the reading task has finished with the socket.
+    ended: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def touch(self) -> None:
         """Record client activity (resets the idle timeout)."""
         self.last_active_at = int(time.time() * 1000)
 
     async def close(self, code: int, reason: str) -> None:
-        """Close from the server side with ``code``; ``$disconnect`` reports that code."""
+        """Close from the server side with ``code`` and wait until the connection has ended.
+
+        The connection's own reading task sends the close frame and waits for the client's
+        close reply, as a closing handshake should (RFC 6455 section 7.1.2), so a client that
+        answers is not cut off mid-reply. ``$disconnect`` reports ``code``.
+        """
         if self.server_close is None:
             self.server_close = (code, reason)
-        await self.ws.close(code=code, message=reason.encode("utf-8"))
+        self.close_requested.set()
+        await self.ended.wait()
 
 
 class ConnectionRegistry:

@@ -117,9 +117,14 @@ class GatewayServer:
 
     async def stop(self) -> None:
         """Close every connection (1001, with ``$disconnect``), then the workers."""
-        for connection in list(self.registry.open.values()):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(connection.close(routing.CLOSE_GOING_AWAY, "Going away"), 2)
+        closing = [
+            connection.close(routing.CLOSE_GOING_AWAY, "Going away")
+            for connection in list(self.registry.open.values())
+        ]
+        if closing:
+            # All at once; a client that never answers its close frame costs 2 s, not more.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), 2)
         if self._message_tasks:
             await asyncio.wait(self._message_tasks, timeout=5)
         if self._runner is not None:
@@ -265,9 +270,24 @@ class GatewayServer:
         watchdog = asyncio.create_task(self._watch_timeouts(connection))
         client_close: tuple[int, str] | None = None
         ws = connection.ws
+        # A close the server starts (DeleteConnection, a timeout, stopping) is run by this
+        # task, not by the one asking for it: aiohttp's close() from another task, while this
+        # one waits in receive(), drops the socket without waiting for the client's reply.
+        close_requested = asyncio.ensure_future(connection.close_requested.wait())
         try:
             while True:
-                message = await ws.receive()
+                receiving = asyncio.ensure_future(ws.receive())
+                await asyncio.wait(
+                    {receiving, close_requested}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not receiving.done():
+                    receiving.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await receiving
+                    code, reason = connection.server_close or (routing.CLOSE_GOING_AWAY, "")
+                    await ws.close(code=code, message=reason.encode("utf-8"))
+                    break
+                message = receiving.result()
                 if message.type is WSMsgType.TEXT:
                     connection.touch()
                     queue.put_nowait(message.data)
@@ -284,8 +304,10 @@ class GatewayServer:
                 else:  # CLOSING / CLOSED: the server closed it, or the peer vanished
                     break
         finally:
+            close_requested.cancel()
             watchdog.cancel()
             queue.put_nowait(None)
+            connection.ended.set()
         if client_close is not None:
             code, reason = client_close
         elif connection.server_close is not None:
