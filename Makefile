@@ -29,8 +29,11 @@ $(NODE_STAMP): package.json package-lock.json
 
 venv: $(PY_STAMP)
 
+# Jupyter refuses to run as root without --allow-root (containers, CI, cloud shells).
+LAB_AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(PY_STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_AS_ROOT)
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff format --check reference tests
