@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import signal
 import threading
 
-__all__ = ["register", "run"]
+__all__ = ["exposure_warning", "register", "run"]
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+def exposure_warning(host: str, port: int) -> str | None:
+    """The warning to print when ``host`` is reachable from other machines, else ``None``.
+
+    Loopback addresses (127.0.0.0/8, ``::1``, ``localhost``) reach this machine only.
+    """
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: it may resolve to anything
+    return (
+        f"WARNING: binding {host}: anyone who can reach this machine on port {port} "
+        "can connect, chat and call the @connections API (no authentication). "
+        "Use it on a workshop network you trust, and stop it afterwards."
+    )
 
 
 def register(name: str, parser: argparse.ArgumentParser) -> None:
@@ -46,12 +64,9 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s"
     )
-    if args.host not in LOOPBACK:
-        print(
-            f"WARNING: binding {args.host}: anyone who can reach this machine on port {args.port} "
-            "can connect, chat and call the @connections API (no authentication). "
-            "Use it on a workshop network you trust, and stop it afterwards."
-        )
+    warning = exposure_warning(args.host, args.port)
+    if warning:
+        print(warning)
     gateway = LocalGateway(
         host=args.host,
         port=args.port,

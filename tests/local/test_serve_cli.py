@@ -1,0 +1,84 @@
+"""``wsrelay serve``: prints its URLs, serves a chat, warns when exposed, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+import websocket
+
+from wsrelay.local.cli import exposure_warning
+
+from .support import WAIT
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_hosts_need_no_warning(host: str) -> None:
+    """Addresses that only this machine can reach print no warning."""
+    assert exposure_warning(host, 8765) is None
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "workshop.local"])
+def test_other_hosts_are_warned_about(host: str) -> None:
+    """Binding anything else says who can reach it and what they can do."""
+    warning = exposure_warning(host, 8765)
+    assert warning is not None
+    assert f"binding {host}" in warning and "port 8765" in warning
+    assert "@connections API" in warning and "no authentication" in warning
+
+
+def test_serve_prints_its_urls_serves_and_stops(tmp_path: object) -> None:
+    """The printed WebSocket URL chats; SIGTERM stops it cleanly with exit status 0."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "wsrelay.cli", "serve", "--port", "0", "--stage", "demo", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline() for _ in range(5)]
+        text = "".join(lines)
+        url = re.search(r"WebSocket URL:\s+(ws://127\.0\.0\.1:\d+/demo)\n", text)
+        assert url, text
+        assert re.search(r"@connections URL:\s+http://127\.0\.0\.1:\d+/demo\n", text)
+        assert re.search(r"Chat page:\s+http://127\.0\.0\.1:\d+/\n", text)
+        assert "WARNING" not in text
+        ws = websocket.create_connection(f"{url.group(1)}?room=cli&name=ada", timeout=WAIT)
+        ws.send(json.dumps({"action": "sendmessage", "message": "served"}))
+        assert json.loads(ws.recv())["message"] == "served"
+        ws.close()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=WAIT) == 0
+        assert "stopped" in server.stdout.read()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        for stream in (server.stdout, server.stderr):
+            if stream:
+                stream.close()
+
+
+def test_serve_on_a_busy_port_says_what_to_do() -> None:
+    """A port already taken gives one clear line and exit status 1."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "wsrelay.cli", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stdout
+    assert "--port 0" in result.stdout
