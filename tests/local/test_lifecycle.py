@@ -13,7 +13,7 @@ import websocket
 
 from wsrelay.local import DEFAULT_TABLE, LocalGateway
 
-from .support import WAIT, chat_api, recv_close, recv_json, running_gateway, unique_table
+from .support import WAIT, chat_api, recv_close, recv_json, running_gateway, unique_table, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +157,26 @@ def test_server_close_waits_for_the_clients_close_reply(repeat: int) -> None:
         ws.sock.settimeout(WAIT)
         assert ws.sock.recv(1) == b""  # and now the gateway closes its side
         ws.shutdown()
+
+
+def test_store_on_a_local_endpoint_needs_no_credentials(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With DynamoDB on 127.0.0.1 (here a moto server) and no AWS credentials, gw.store() works."""
+    from wsrelay.workbook import LocalAws
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with (
+        LocalAws() as aws,
+        LocalGateway(port=0, dynamodb_endpoint=aws.endpoint, table_name=unique_table()) as gw,
+    ):
+        ws = websocket.create_connection(f"{gw.url}?room=r&name=ada", timeout=WAIT)
+        try:
+            wait_for(lambda: gw.store().all_connections() or None, "the row of ada")
+            assert [row.user_name for row in gw.store().all_connections()] == ["ada"]
+        finally:
+            ws.close()

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import socket
 import threading
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
+from botocore.config import Config
 
 from wsrelay.local.api import ApiDefinition
 from wsrelay.local.server import GatewayServer, Limits
@@ -153,11 +156,17 @@ class LocalGateway:
             region_name=self.region,
             aws_access_key_id="local",
             aws_secret_access_key="local",
+            # As many connections as a broadcaster's workers, as the handlers' clients have.
+            config=Config(max_pool_connections=16),
         )
 
     def _dynamodb(self, endpoint: str) -> Any:
-        # Placeholder credentials for the embedded moto server; boto3's chain otherwise.
-        key, secret = ("local", "local") if self._embedded else (None, None)
+        # Placeholder credentials for a DynamoDB on this machine (embedded moto, a moto
+        # server, DynamoDB Local: none checks them) when boto3's chain finds none; boto3's
+        # chain otherwise, so a real endpoint gets real credentials.
+        local = self._embedded or _is_loopback_url(endpoint)
+        needs_placeholder = local and boto3.Session().get_credentials() is None
+        key, secret = ("local", "local") if self._embedded or needs_placeholder else (None, None)
         return boto3.client(
             "dynamodb",
             endpoint_url=endpoint,
@@ -276,6 +285,16 @@ class LocalGateway:
     def __repr__(self) -> str:
         state = f"{self.url}" if self._server is not None else "stopped"
         return f"<LocalGateway {state}>"
+
+
+def _is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _free_port() -> int:
