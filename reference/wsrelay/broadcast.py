@@ -20,7 +20,13 @@ from wsrelay.store import ConnectionStore
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
-__all__ = ["STALE_GRACE_SECONDS", "BroadcastResult", "Broadcaster", "Delivery"]
+__all__ = [
+    "DEFAULT_MAX_WORKERS",
+    "STALE_GRACE_SECONDS",
+    "BroadcastResult",
+    "Broadcaster",
+    "Delivery",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +34,8 @@ logger = logging.getLogger(__name__)
 #: integration timeout is 29 s, so a ``$connect`` still running is never mistaken for a
 #: stale connection.
 STALE_GRACE_SECONDS = 30.0
+#: Posts in flight at once, by default.
+DEFAULT_MAX_WORKERS = 16
 
 
 class Delivery(Enum):
@@ -93,7 +101,7 @@ class Broadcaster:
         management: ApiGatewayManagementApiClient,
         store: ConnectionStore,
         *,
-        max_workers: int = 16,
+        max_workers: int = DEFAULT_MAX_WORKERS,
         page_size: int | None = None,
         stale_grace: float = STALE_GRACE_SECONDS,
     ) -> None:

@@ -39,7 +39,7 @@ import boto3
 from botocore.config import Config
 
 from wsrelay import events, protocol
-from wsrelay.broadcast import Broadcaster
+from wsrelay.broadcast import DEFAULT_MAX_WORKERS, Broadcaster
 from wsrelay.exceptions import ConfigurationError, ProtocolError
 from wsrelay.store import ConnectionStore
 
@@ -68,7 +68,7 @@ DYNAMODB_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
 #: Posts in flight per broadcast. Each needs its own HTTP connection, so the clients' pools
 #: are as large: with botocore's default pool of 10, urllib3 would discard the extra
 #: connections ("Connection pool is full") and later posts would pay for new TLS handshakes.
-_BROADCAST_WORKERS = 16
+_BROADCAST_WORKERS = DEFAULT_MAX_WORKERS
 
 
 @dataclass

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import signal
 import threading
+
+from wsrelay.local.hosts import is_loopback
 
 __all__ = ["exposure_warning", "register", "run"]
 
@@ -16,13 +17,8 @@ def exposure_warning(host: str, port: int) -> str | None:
 
     Loopback addresses (127.0.0.0/8, ``::1``, ``localhost``) reach this machine only.
     """
-    if host == "localhost":
+    if is_loopback(host):
         return None
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return None
-    except ValueError:
-        pass  # a host name: it may resolve to anything
     return (
         f"WARNING: binding {host}: anyone who can reach this machine on port {port} "
         "can connect, chat and call the @connections API (no authentication). "

@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
-import socket
 import threading
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
+from wsrelay.broadcast import DEFAULT_MAX_WORKERS
 from wsrelay.local.api import ApiDefinition
+from wsrelay.local.hosts import free_port
 from wsrelay.local.server import GatewayServer, Limits
 from wsrelay.store import ConnectionStore
 
@@ -92,6 +91,7 @@ class LocalGateway:
         self._fast_path = fast_path
         self._moto: Any = None
         self._embedded = False
+        self._credentials: tuple[str | None, str | None] = (None, None)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: GatewayServer | None = None
@@ -157,16 +157,11 @@ class LocalGateway:
             aws_access_key_id="local",
             aws_secret_access_key="local",
             # As many connections as a broadcaster's workers, as the handlers' clients have.
-            config=Config(max_pool_connections=16),
+            config=Config(max_pool_connections=DEFAULT_MAX_WORKERS),
         )
 
     def _dynamodb(self, endpoint: str) -> Any:
-        # Placeholder credentials for a DynamoDB on this machine (embedded moto, a moto
-        # server, DynamoDB Local: none checks them) when boto3's chain finds none; boto3's
-        # chain otherwise, so a real endpoint gets real credentials.
-        local = self._embedded or _is_loopback_url(endpoint)
-        needs_placeholder = local and boto3.Session().get_credentials() is None
-        key, secret = ("local", "local") if self._embedded or needs_placeholder else (None, None)
+        key, secret = self._credentials
         return boto3.client(
             "dynamodb",
             endpoint_url=endpoint,
@@ -205,7 +200,7 @@ class LocalGateway:
                     "data: stop that gateway first, or give this one another table_name"
                 )
             # moto's port is chosen now so the workers can be told it before moto is up.
-            moto_port = _free_port()
+            moto_port = free_port()
             self._dynamodb_endpoint = f"http://127.0.0.1:{moto_port}"
             self._embedded = True
         credentials = (
@@ -285,24 +280,6 @@ class LocalGateway:
     def __repr__(self) -> str:
         state = f"{self.url}" if self._server is not None else "stopped"
         return f"<LocalGateway {state}>"
-
-
-def _is_loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _free_port() -> int:
-    """A port free on 127.0.0.1 right now (for moto, which must be named before it starts)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 class _EmbeddedDynamoDB:
