@@ -10,17 +10,16 @@ return ``{"statusCode": 200, ...}``.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from wsrelay import protocol
+from wsrelay.exceptions import ProtocolError
 from wsrelay.exercises import _fixtures
 from wsrelay.exercises.core import Exercise, Incorrect, call
 from wsrelay.handlers import on_connect
 
 __all__ = ["CASES", "on_connect", "q1"]
-
-_VALID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 #: (query parameters, expected status, expected (room, name) or None for no row, why)
 CASES: tuple[tuple[Sequence[tuple[str, str]], int, tuple[str, str | None] | None, str], ...] = (
@@ -96,7 +95,7 @@ def _check(answer: Callable[[Mapping[str, Any], Any], object]) -> None:
                 raise Incorrect(
                     f"{where} stored name {stored.user_name!r}, expected {name!r} ({why})"
                 )
-            if name is None and not _VALID.fullmatch(stored.user_name):
+            if name is None and not _is_valid_name(stored.user_name):
                 raise Incorrect(
                     f"{where} stored the name {stored.user_name!r}: without a name in the "
                     f"query, generate a valid one (protocol.generate_name(deps.rng))"
@@ -116,3 +115,12 @@ q1 = Exercise(
     reference=on_connect,
     note="The reference is the handler that runs in Lambda and in the local gateway:",
 )
+
+
+def _is_valid_name(name: str) -> bool:
+    """The protocol's own rule for names (one source of truth)."""
+    try:
+        protocol.validate_name(name)
+    except ProtocolError:
+        return False
+    return True
