@@ -56,7 +56,7 @@ notebooks: $(PY_STAMP)
 test: lint unit browser notebooks
 
 bench: $(PY_STAMP)
-	$(BIN)/python -m wsrelay.local.bench
+	$(BIN)/python benchmarks/fanout.py $(BENCH_ARGS)
 
 serve: $(PY_STAMP)
 	$(BIN)/wsrelay serve

@@ -137,7 +137,9 @@ def start_server(kind: str, extra: list[str]) -> tuple[subprocess.Popen[str], st
     raise RuntimeError(f"{kind} server did not start")
 
 
-async def run_load(url: str, n: int, messages: int, warmup: int, sampler: TreeSampler, result: Result) -> None:
+async def run_load(
+    url: str, n: int, messages: int, warmup: int, sampler: TreeSampler, result: Result
+) -> None:
     counts: dict[int, int] = {}
     done: dict[int, asyncio.Event] = {}
     last: dict[int, float] = {}
@@ -220,7 +222,11 @@ async def run_load(url: str, n: int, messages: int, warmup: int, sampler: TreeSa
 
 def measure(kind: str, n: int, messages: int, warmup: int, extra: list[str]) -> Result:
     process, url = start_server(kind, extra)
-    label = "ceiling (websockets)" if kind == "ceiling" else "wsrelay gateway" + (" (HTTP)" if extra else "")
+    label = (
+        "ceiling (websockets)"
+        if kind == "ceiling"
+        else "wsrelay gateway" + (" (HTTP)" if extra else "")
+    )
     result = Result(server=label, n=n)
     sampler = TreeSampler(process.pid)
     sampler.start()

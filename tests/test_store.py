@@ -175,7 +175,8 @@ def test_create_table_twice_is_fine(store: ConnectionStore) -> None:
     store.create_table()
     ConnectionStore(store.client, store.table_name).create_table()
     assert store.get("c-1") is not None
-    tables = store.client.list_tables()["TableNames"]
+    pages = store.client.get_paginator("list_tables").paginate()
+    tables = [name for page in pages for name in page["TableNames"]]
     assert tables.count(store.table_name) == 1
 
 

@@ -159,6 +159,25 @@ def test_server_close_waits_for_the_clients_close_reply(repeat: int) -> None:
         ws.shutdown()
 
 
+def test_embedded_dynamodb_needs_no_credentials(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A learner with no AWS account: the default gateway chats and gw.store() reads the rows."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with LocalGateway(port=0, table_name=unique_table()) as gw:
+        ws = websocket.create_connection(f"{gw.url}?room=r&name=ada", timeout=WAIT)
+        try:
+            ws.send(json.dumps({"action": "sendmessage", "message": "hi"}))
+            assert json.loads(ws.recv())["message"] == "hi"
+            assert [row.user_name for row in gw.store().all_connections()] == ["ada"]
+        finally:
+            ws.close()
+
+
 def test_store_on_a_local_endpoint_needs_no_credentials(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -22,13 +22,14 @@ import os
 import threading
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
 from wsrelay.broadcast import DEFAULT_MAX_WORKERS
 from wsrelay.local.api import ApiDefinition
-from wsrelay.local.hosts import free_port
+from wsrelay.local.hosts import free_port, is_loopback
 from wsrelay.local.server import GatewayServer, Limits
 from wsrelay.store import ConnectionStore
 
@@ -170,6 +171,20 @@ class LocalGateway:
             aws_secret_access_key=secret,
         )
 
+    def _choose_credentials(self, endpoint: str) -> tuple[str | None, str | None]:
+        """Credentials for the gateway's own DynamoDB clients, decided once at start.
+
+        Placeholders for a DynamoDB on this machine (embedded moto, a moto server, DynamoDB
+        Local: none checks them) when boto3's chain finds none; boto3's chain otherwise, so
+        a real endpoint gets real credentials.
+        """
+        if self._embedded:
+            return ("local", "local")
+        host = urlsplit(endpoint).hostname or ""
+        if is_loopback(host) and boto3.Session().get_credentials() is None:
+            return ("local", "local")
+        return (None, None)
+
     def store(self) -> ConnectionStore:
         """A :class:`ConnectionStore` on the gateway's table."""
         return ConnectionStore(self._dynamodb(self.dynamodb_endpoint), self.table_name)
@@ -203,6 +218,7 @@ class LocalGateway:
             moto_port = free_port()
             self._dynamodb_endpoint = f"http://127.0.0.1:{moto_port}"
             self._embedded = True
+        self._credentials = self._choose_credentials(self._dynamodb_endpoint)
         credentials = (
             {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
             if self._embedded
@@ -233,9 +249,14 @@ class LocalGateway:
             started.result(timeout=60)
         except BaseException:
             with contextlib.suppress(Exception):
+                # Let the workers finish booting, so stop() finds every one to close.
+                started.result(timeout=60)
+            with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=30)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=5)
+            if not thread.is_alive():
+                loop.close()
             self._stop_moto()
             raise
         self._loop, self._thread, self._server = loop, thread, server

@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wsrelay.local.wire import HEADER, decode, encode
+from wsrelay.local.wire import FrameReader, encode
 
 __all__ = ["FunctionRuntime", "Invocation", "ManageHandler"]
 
@@ -100,32 +100,37 @@ class _Worker:
 
     def send(self, message: dict[str, Any]) -> None:
         assert self.writer is not None
-        self.writer.write(encode(message))
+        self.writer.write(encode([message]))
 
     async def _read_loop(self) -> None:
         assert self.reader is not None
+        frames = FrameReader()
         try:
             while True:
-                header = await self.reader.readexactly(HEADER.size)
-                (length,) = HEADER.unpack(header)
-                message = decode(await self.reader.readexactly(length))
-                kind = message["t"]
-                if kind == "result":
-                    self._on_result(message)
-                elif kind == "post":
-                    # In order and inline: no task per frame on the hot path.
-                    await self.runtime.manage("post", message["connection_id"], message["data"])
-                elif kind == "manage":
-                    task = asyncio.create_task(self._on_manage(message))
-                    self._manage_tasks.add(task)
-                    task.add_done_callback(self._manage_tasks.discard)
-                elif kind == "ready" and not self.ready.done():
-                    self.send({"t": "live", "connection_ids": sorted(self.runtime.live)})
-                    self.ready.set_result(None)
-        except (asyncio.IncompleteReadError, ConnectionError):
+                chunk = await self.reader.read(1 << 16)
+                if not chunk:
+                    break
+                for message in frames.feed(chunk):
+                    await self._dispatch(message)
+        except ConnectionError:
             pass
         finally:
             self._on_exit()
+
+    async def _dispatch(self, message: dict[str, Any]) -> None:
+        kind = message["t"]
+        if kind == "result":
+            self._on_result(message)
+        elif kind == "post":
+            # In order and inline: no task per frame on the hot path.
+            await self.runtime.manage("post", message["connection_id"], message["data"])
+        elif kind == "manage":
+            task = asyncio.create_task(self._on_manage(message))
+            self._manage_tasks.add(task)
+            task.add_done_callback(self._manage_tasks.discard)
+        elif kind == "ready" and not self.ready.done():
+            self.send({"t": "live", "connection_ids": sorted(self.runtime.live)})
+            self.ready.set_result(None)
 
     def _on_result(self, message: dict[str, Any]) -> None:
         future = self.pending.pop(message["id"], None)

@@ -17,9 +17,13 @@ Started as ``python -m wsrelay.local.worker FD [--fast-path URL]``.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import importlib
+import itertools
 import json
 import os
+import queue
 import socket
 import sys
 import threading
@@ -30,7 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 from urllib.parse import unquote
 
-from wsrelay.local.wire import HEADER, decode, encode
+from wsrelay.local.wire import FrameReader, encode
 
 __all__ = ["LambdaContext", "main", "resolve_handler"]
 
@@ -75,26 +79,41 @@ def resolve_handler(spec: str) -> Callable[[Any, Any], Any]:
 
 
 class _Channel:
-    """The worker's end of the channel: thread-safe sends, and calls that await a reply."""
+    """The worker's end of the channel: ordered sends from any thread, and calls that await a reply.
+
+    ``send`` only queues the message; one writer thread sends whatever has queued as one
+    frame (``wsrelay.local.wire``). A handler thread posting to 1,000 connections therefore
+    makes no system call and takes no lock per post, and messages keep the order in which
+    they were sent (a handler's posts reach the gateway before its result).
+    """
+
+    #: Messages queued before ``send`` waits for the writer (a soft bound on memory when
+    #: the gateway reads more slowly than handlers post).
+    MAX_QUEUED = 8192
+    #: Messages per frame, at most.
+    MAX_BATCH = 2048
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self._send_lock = threading.Lock()
+        self._outbox: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self._flushed = threading.Event()
         self._pending: dict[int, Future[dict[str, Any]]] = {}
-        self._next_id = 0
-        self._id_lock = threading.Lock()
+        self._next_id = itertools.count(1)
+        self._frames = FrameReader()
+        self._inbox: collections.deque[dict[str, Any]] = collections.deque()
         #: The gateway's open connections, as it announces them (see ``_install_fast_path``).
         self.live: set[str] = set()
+        self._writer = threading.Thread(target=self._write_loop, name="channel-writer", daemon=True)
+        self._writer.start()
 
     def send(self, message: dict[str, Any]) -> None:
-        data = encode(message)
-        with self._send_lock:
-            self._sock.sendall(data)
+        if self._outbox.qsize() > self.MAX_QUEUED:
+            self._flushed.clear()
+            self._flushed.wait(1.0)
+        self._outbox.put(message)
 
     def call(self, message: dict[str, Any]) -> dict[str, Any]:
-        with self._id_lock:
-            self._next_id += 1
-            call_id = self._next_id
+        call_id = next(self._next_id)
         future: Future[dict[str, Any]] = Future()
         self._pending[call_id] = future
         self.send({**message, "id": call_id})
@@ -105,22 +124,38 @@ class _Channel:
         if future is not None:
             future.set_result(message)
 
-    def read(self) -> dict[str, Any] | None:
-        header = self._read_exact(HEADER.size)
-        if header is None:
-            return None
-        (length,) = HEADER.unpack(header)
-        payload = self._read_exact(length)
-        return None if payload is None else decode(payload)
+    def close(self) -> None:
+        """Stop the writer once what is queued has been sent."""
+        self._outbox.put(None)
+        self._writer.join(timeout=5)
 
-    def _read_exact(self, size: int) -> bytes | None:
-        chunks = bytearray()
-        while len(chunks) < size:
-            chunk = self._sock.recv(size - len(chunks))
+    def _write_loop(self) -> None:
+        while True:
+            first = self._outbox.get()
+            if first is None:
+                return
+            batch = [first]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < self.MAX_BATCH:
+                    message = self._outbox.get_nowait()
+                    if message is None:
+                        self._outbox.put(None)  # seen after this batch is sent
+                        break
+                    batch.append(message)
+            try:
+                self._sock.sendall(encode(batch))
+            except OSError:
+                return  # the gateway has gone; the read loop ends the process
+            self._flushed.set()
+
+    def read(self) -> dict[str, Any] | None:
+        """The next message from the gateway, or ``None`` once it closed the channel."""
+        while not self._inbox:
+            chunk = self._sock.recv(1 << 16)
             if not chunk:
                 return None
-            chunks += chunk
-        return bytes(chunks)
+            self._inbox.extend(self._frames.feed(chunk))
+        return self._inbox.popleft()
 
 
 def _install_fast_path(channel: _Channel, management_url: str) -> None:
@@ -255,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         elif message["t"] == "live":
             channel.live = set(message["connection_ids"])
     pool.shutdown(wait=False, cancel_futures=True)
+    channel.close()
     return 0
 
 
