@@ -104,9 +104,10 @@ q1 = Exercise(
         "`store.remove(member.connection_id)` — the member's id, not anyone else's."
     ),
     reference=broadcast,
-    sources=(Broadcaster.send, Broadcaster.broadcast),
+    sources=(Broadcaster.send, Broadcaster.broadcast, Broadcaster._post_until_done),
     note=(
         "The reference is `wsrelay.broadcast.Broadcaster`; `send` holds the 410 clean-up, "
-        "`broadcast` runs the posts on a thread pool:"
+        "`broadcast` queues the room's ids for up to `max_workers` threads, each running "
+        "`_post_until_done`:"
     ),
 )
