@@ -36,9 +36,22 @@ def iso8601(epoch_ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
 
 
-@dataclass
+def _future() -> asyncio.Future[None]:
+    return asyncio.get_running_loop().create_future()
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+@dataclass(eq=False)
 class Connection:
-    """One open WebSocket connection, as the gateway tracks it."""
+    """One open WebSocket connection, as the gateway tracks it.
+
+    Its signals are bare futures rather than ``asyncio.Event``s: a gateway holds thousands
+    of connections, and a future is a fraction of an event's size.
+    """
 
     connection_id: str
     ws: web.WebSocketResponse
@@ -48,17 +61,28 @@ class Connection:
     authorizer: dict[str, Any] | None = None
     last_active_at: int = 0
     server_close: tuple[int, str] | None = None
-    idle_task: asyncio.Task[None] | None = field(default=None, repr=False)
-    #: Set once the handshake's 101 has been written (or has failed).
-    ready: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-    #: Set by :meth:`close`: the reading task is to start the closing handshake.
-    close_requested: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-    #: Set when the reading task has finished with the socket.
-    ended: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    #: Done once the handshake's 101 has been written (or has failed).
+    ready: asyncio.Future[None] = field(default_factory=_future, repr=False)
+    #: Done once :meth:`request_close` was called: the reading task starts the closing handshake.
+    close_requested: asyncio.Future[None] = field(default_factory=_future, repr=False)
+    #: Done when the reading task has finished with the socket.
+    ended: asyncio.Future[None] = field(default_factory=_future, repr=False)
 
     def touch(self) -> None:
         """Record client activity (resets the idle timeout)."""
         self.last_active_at = int(time.time() * 1000)
+
+    def mark_ready(self) -> None:
+        _settle(self.ready)
+
+    def mark_ended(self) -> None:
+        _settle(self.ended)
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Ask the connection's reading task to close it with ``code`` (see :meth:`close`)."""
+        if self.server_close is None:
+            self.server_close = (code, reason)
+        _settle(self.close_requested)
 
     async def close(self, code: int, reason: str) -> None:
         """Close from the server side with ``code`` and wait until the connection has ended.
@@ -67,10 +91,9 @@ class Connection:
         close reply, as a closing handshake should (RFC 6455 section 7.1.2), so a client that
         answers is not cut off mid-reply. ``$disconnect`` reports ``code``.
         """
-        if self.server_close is None:
-            self.server_close = (code, reason)
-        self.close_requested.set()
-        await self.ended.wait()
+        self.request_close(code, reason)
+        # Shielded: a caller that gives up waiting must not cancel the shared future.
+        await asyncio.shield(self.ended)
 
 
 class ConnectionRegistry:
@@ -85,8 +108,8 @@ class ConnectionRegistry:
     ) -> tuple[int, dict[str, Any] | None]:
         """Run one ``@connections`` operation; return (HTTP status, JSON body or None)."""
         connection = self.open.get(connection_id)
-        if connection is not None and not connection.ready.is_set():
-            await connection.ready.wait()
+        if connection is not None and not connection.ready.done():
+            await asyncio.shield(connection.ready)
             if self.open.get(connection_id) is not connection:  # the handshake failed
                 connection = None
         if connection is None or connection.ws.closed:

@@ -29,6 +29,7 @@ from botocore.config import Config
 
 from wsrelay.broadcast import DEFAULT_MAX_WORKERS
 from wsrelay.local.api import ApiDefinition
+from wsrelay.local.embedded_dynamodb import EmbeddedDynamoDB, moto_dynamodb_app
 from wsrelay.local.hosts import free_port, is_loopback
 from wsrelay.local.server import GatewayServer, Limits
 from wsrelay.store import ConnectionStore
@@ -90,7 +91,7 @@ class LocalGateway:
         self._limits = Limits(idle_timeout, max_duration, integration_timeout)
         self._id_seed = id_seed
         self._fast_path = fast_path
-        self._moto: Any = None
+        self._moto: EmbeddedDynamoDB | None = None
         self._embedded = False
         self._credentials: tuple[str | None, str | None] = (None, None)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -200,8 +201,9 @@ class LocalGateway:
     def start(self) -> LocalGateway:
         """Start moto (unless an endpoint was given), the table, the server and its workers.
 
-        The worker processes boot (Python, boto3, the handler's module) while moto starts and
-        the table is created in this thread, so a start costs the slower of the two.
+        The worker processes boot (Python, boto3, the handler's module) while moto is
+        imported and the table is created in this thread, so a start costs the slower of
+        the two.
         """
         if self._server is not None:
             return self
@@ -239,10 +241,18 @@ class LocalGateway:
         thread = threading.Thread(target=loop.run_forever, name="wsrelay-gateway", daemon=True)
         thread.start()
         started = asyncio.run_coroutine_threadsafe(server.start(), loop)
+        moto: EmbeddedDynamoDB | None = None
         try:
             if moto_port is not None:
-                self._moto = _start_moto(moto_port)
-            if self._create_table:
+                # Werkzeug would log every request to stderr, filling notebook outputs.
+                logging.getLogger("werkzeug").setLevel(logging.ERROR)
+                moto = EmbeddedDynamoDB(moto_dynamodb_app())
+                asyncio.run_coroutine_threadsafe(moto.start("127.0.0.1", moto_port), loop).result(
+                    timeout=30
+                )
+            if self._create_table and moto is not None:
+                moto.create_table(self.table_name, region=self.region)
+            elif self._create_table:
                 ConnectionStore(
                     self._dynamodb(self._dynamodb_endpoint), self.table_name
                 ).create_table()
@@ -251,37 +261,47 @@ class LocalGateway:
             with contextlib.suppress(Exception):
                 # Let the workers finish booting, so stop() finds every one to close.
                 started.result(timeout=60)
-            with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=30)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=5)
-            if not thread.is_alive():
-                loop.close()
-            self._stop_moto()
+            self._shut_down(loop, thread, server, moto)
+            self._release_embedded()
             raise
-        self._loop, self._thread, self._server = loop, thread, server
+        self._loop, self._thread, self._server, self._moto = loop, thread, server, moto
         if self._embedded:
             _EMBEDDED_TABLES.add(self.table_name)
         return self
 
     def stop(self) -> None:
         """Close every connection, stop the workers, the server and moto. Safe to call twice."""
-        server, loop, thread = self._server, self._loop, self._thread
-        self._server = self._loop = self._thread = None
-        if server is not None and loop is not None:
-            try:
-                asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=30)
-            finally:
-                loop.call_soon_threadsafe(loop.stop)
-                if thread is not None:
-                    thread.join(timeout=10)
-                loop.close()
-        self._stop_moto()
+        server, loop, thread, moto = self._server, self._loop, self._thread, self._moto
+        self._server = self._loop = self._thread = self._moto = None
+        if server is not None and loop is not None and thread is not None:
+            self._shut_down(loop, thread, server, moto)
+        self._release_embedded()
 
-    def _stop_moto(self) -> None:
-        if self._moto is not None:
-            self._moto.stop()
-            self._moto = None
+    @staticmethod
+    def _shut_down(
+        loop: asyncio.AbstractEventLoop,
+        thread: threading.Thread,
+        server: GatewayServer,
+        moto: EmbeddedDynamoDB | None,
+    ) -> None:
+        """Stop the server (its connections and workers), then moto, then the loop."""
+
+        async def stop_all() -> None:
+            try:
+                await server.stop()
+            finally:
+                if moto is not None:
+                    await moto.stop()
+
+        try:
+            asyncio.run_coroutine_threadsafe(stop_all(), loop).result(timeout=30)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            if not thread.is_alive():
+                loop.close()
+
+    def _release_embedded(self) -> None:
         if self._embedded:
             _EMBEDDED_TABLES.discard(self.table_name)
             self._dynamodb_endpoint = None
@@ -301,42 +321,3 @@ class LocalGateway:
     def __repr__(self) -> str:
         state = f"{self.url}" if self._server is not None else "stopped"
         return f"<LocalGateway {state}>"
-
-
-class _EmbeddedDynamoDB:
-    """moto's DynamoDB alone, served by werkzeug on 127.0.0.1 in a daemon thread.
-
-    ``ThreadedMotoServer`` serves every AWS service behind a dispatcher that works out, under
-    one lock, which service each request is for; measured during a broadcast that cost about
-    a third of the gateway process's time. The gateway needs DynamoDB only, so it serves
-    moto's DynamoDB application directly. (Notebooks that need other services use
-    ``wsrelay.workbook.LocalAws``.)
-    """
-
-    def __init__(self, port: int) -> None:
-        from moto.moto_server.werkzeug_app import create_backend_app
-        from werkzeug.serving import make_server
-
-        from wsrelay.local import motofast
-
-        motofast.install()
-        # Werkzeug logs every request to stderr, which would fill notebook outputs.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = make_server("127.0.0.1", port, create_backend_app("dynamodb"), threaded=True)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # how soon stop() is noticed
-            name="wsrelay-dynamodb",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-
-def _start_moto(port: int) -> _EmbeddedDynamoDB:
-    """An embedded moto DynamoDB on 127.0.0.1 (never 0.0.0.0, moto's default)."""
-    return _EmbeddedDynamoDB(port)

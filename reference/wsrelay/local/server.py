@@ -13,6 +13,7 @@ different connections are handled concurrently.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -174,8 +175,27 @@ class GatewayServer:
         return web.FileResponse(STATIC / "index.html")
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        probe = web.WebSocketResponse()
-        if not probe.can_prepare(request).ok:
+        opened = await self._open(request)
+        if not isinstance(opened, tuple):
+            return opened  # the handshake was refused
+        connection, base = opened
+        self._announce(connection.connection_id, is_open=True)
+        try:
+            await self._serve(connection, base)
+        finally:
+            self.registry.open.pop(connection.connection_id, None)
+            self._announce(connection.connection_id, is_open=False)
+        return connection.ws
+
+    async def _open(
+        self, request: web.Request
+    ) -> tuple[Connection, dict[str, Any]] | web.StreamResponse:
+        """Run ``$connect`` (and its authorizer), then complete the handshake or refuse it.
+
+        Kept apart from the connection's life so that the ``$connect`` event and answer are
+        not held for as long as the connection lasts.
+        """
+        if not web.WebSocketResponse().can_prepare(request).ok:
             return web.json_response(
                 {
                     "message": f"This is a WebSocket endpoint: connect with ws://{request.host}/{self.stage}"
@@ -187,8 +207,6 @@ class GatewayServer:
         connected_at = int(time.time() * 1000)
         peer = request.remote or "127.0.0.1"
         user_agent = request.headers.get("User-Agent")
-        headers = _handshake_headers(request, peer, self.port)
-        query = list(request.query.items())
         base: dict[str, Any] = {
             "connection_id": connection_id,
             "domain_name": request.host,
@@ -210,8 +228,8 @@ class GatewayServer:
             event = events.build_connect_event(
                 request_id=self.new_id(),
                 connected_at=connected_at,
-                headers=headers,
-                query=query,
+                headers=_handshake_headers(request, peer, self.port),
+                query=list(request.query.items()),
                 authorizer=authorizer_context,
                 **base,
             )
@@ -252,34 +270,29 @@ class GatewayServer:
             self.registry.open.pop(connection_id, None)
             raise
         finally:
-            connection.ready.set()
-        self._announce(connection_id, is_open=True)
-        try:
-            await self._serve(connection, base)
-        finally:
-            self.registry.open.pop(connection_id, None)
-            self._announce(connection_id, is_open=False)
-        return ws
+            connection.mark_ready()
+        return connection, base
 
     async def _serve(self, connection: Connection, base: dict[str, Any]) -> None:
-        """Read frames until the connection ends; handle them in order; then ``$disconnect``."""
-        queue: asyncio.Queue[str | None] = asyncio.Queue()
-        worker = asyncio.create_task(self._handle_frames(connection, base, queue))
-        self._message_tasks.add(worker)
-        worker.add_done_callback(self._message_tasks.discard)
-        watchdog = asyncio.create_task(self._watch_timeouts(connection))
+        """Read frames until the connection ends; handle them in order; then ``$disconnect``.
+
+        Frames wait in a plain deque, drained by a task that exists only while there are
+        frames to handle, and the timeouts are one timer: an idle connection costs no task
+        but the one reading it.
+        """
+        pending: collections.deque[str] = collections.deque()
+        drainer: asyncio.Task[None] | None = None
+        timer = self._arm_timeouts(connection)
         client_close: tuple[int, str] | None = None
         ws = connection.ws
         # A close the server starts (DeleteConnection, a timeout, stopping) is run by this
         # task, not by the one asking for it: aiohttp's close() from another task, while this
         # one waits in receive(), drops the socket without waiting for the client's reply.
-        close_requested = asyncio.ensure_future(connection.close_requested.wait())
         try:
             while True:
                 receiving = asyncio.ensure_future(ws.receive())
-                await asyncio.wait(
-                    {receiving, close_requested}, return_when=asyncio.FIRST_COMPLETED
-                )
+                either: set[asyncio.Future[Any]] = {receiving, connection.close_requested}
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
                 if not receiving.done():
                     receiving.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -290,7 +303,11 @@ class GatewayServer:
                 message = receiving.result()
                 if message.type is WSMsgType.TEXT:
                     connection.touch()
-                    queue.put_nowait(message.data)
+                    pending.append(message.data)
+                    if drainer is None or drainer.done():
+                        drainer = asyncio.create_task(self._drain(connection, base, pending))
+                        self._message_tasks.add(drainer)
+                        drainer.add_done_callback(self._message_tasks.discard)
                 elif message.type is WSMsgType.CLOSE:
                     code = int(message.data or 0) or routing.CLOSE_NO_STATUS
                     client_close = (code, str(message.extra or ""))
@@ -304,10 +321,8 @@ class GatewayServer:
                 else:  # CLOSING / CLOSED: the server closed it, or the peer vanished
                     break
         finally:
-            close_requested.cancel()
-            watchdog.cancel()
-            queue.put_nowait(None)
-            connection.ended.set()
+            timer.cancel()
+            connection.mark_ended()
         if client_close is not None:
             code, reason = client_close
         elif connection.server_close is not None:
@@ -315,28 +330,34 @@ class GatewayServer:
         else:
             code, reason = routing.CLOSE_ABNORMAL, ""
         # Frames already received are still handled, then $disconnect runs (best effort).
-        await worker
+        if drainer is not None:
+            await drainer
         await self._disconnect(connection, base, code, routing.disconnect_reason(code, reason))
 
-    async def _watch_timeouts(self, connection: Connection) -> None:
+    def _arm_timeouts(self, connection: Connection) -> _Timer:
         """Close after the idle timeout or the maximum duration (1001 Going away)."""
+        loop = asyncio.get_running_loop()
         limits = self.limits
-        deadline = connection.connected_at / 1000 + limits.max_duration
-        while True:
+        timer = _Timer()
+
+        def check() -> None:
             now = time.time()
+            deadline = connection.connected_at / 1000 + limits.max_duration
             idle_deadline = connection.last_active_at / 1000 + limits.idle_timeout
             if now >= deadline or now >= idle_deadline:
-                await connection.close(routing.CLOSE_GOING_AWAY, "Going away")
+                connection.request_close(routing.CLOSE_GOING_AWAY, "Going away")
                 return
-            await asyncio.sleep(max(0.01, min(deadline, idle_deadline) - now))
+            timer.handle = loop.call_later(max(0.01, min(deadline, idle_deadline) - now), check)
 
-    async def _handle_frames(
-        self, connection: Connection, base: dict[str, Any], queue: asyncio.Queue[str | None]
+        check()
+        return timer
+
+    async def _drain(
+        self, connection: Connection, base: dict[str, Any], pending: collections.deque[str]
     ) -> None:
-        while True:
-            body = await queue.get()
-            if body is None:
-                return
+        """Handle the connection's waiting frames, one at a time, in order."""
+        while pending:
+            body = pending.popleft()
             try:
                 await self._handle_frame(connection, base, body)
             except Exception:  # one frame's failure must not stop the connection's others
@@ -480,3 +501,13 @@ def _proxy_response(result: Invocation) -> tuple[int, str, dict[str, str]]:
     headers = {str(k): str(v) for k, v in (value.get("headers") or {}).items()}
     body = value.get("body", "")
     return status, body if isinstance(body, str) else json.dumps(body), headers
+
+
+class _Timer:
+    """The current timer of a connection's timeouts (it re-arms itself)."""
+
+    handle: asyncio.TimerHandle | None = None
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
