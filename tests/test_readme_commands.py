@@ -88,3 +88,24 @@ def test_make_lab_serves_the_notebooks(tmp_path: Path) -> None:
             lab.wait()
         if lab.stderr:
             lab.stderr.close()
+
+
+def test_make_bench_runs_the_benchmark_and_prints_its_table() -> None:
+    """``make bench`` runs ``benchmarks/fanout.py``; a tiny run prints the README's table."""
+    command = _recipe("bench")
+    assert command[1:2] == ["benchmarks/fanout.py"], command
+    assert (ROOT / command[1]).is_file()
+    result = subprocess.run(
+        [*command, "--sizes", "3", "--messages", "2", "--warmup", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| server | N | connect p50 / max ms | all N accepted (s)")
+    assert [row.split(" | ")[:2] for row in rows[1:]] == [
+        ["| wsrelay gateway", "3"],
+        ["| ceiling (websockets)", "3"],
+    ]

@@ -199,3 +199,10 @@ def test_store_on_a_local_endpoint_needs_no_credentials(
             assert [row.user_name for row in gw.store().all_connections()] == ["ada"]
         finally:
             ws.close()
+
+
+@pytest.mark.parametrize("name", ["ab", "bad name!", "x" * 256])
+def test_a_table_name_dynamodb_would_refuse_is_refused_up_front(name: str) -> None:
+    """The embedded moto takes any table name; the gateway holds to DynamoDB's rule."""
+    with pytest.raises(ValueError, match="is not a DynamoDB table name: use 3-255 letters"):
+        LocalGateway(port=0, table_name=name)

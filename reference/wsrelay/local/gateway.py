@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import threading
 from types import TracebackType
 from typing import Any
@@ -37,6 +38,7 @@ from wsrelay.store import ConnectionStore
 __all__ = ["DEFAULT_TABLE", "LocalGateway"]
 
 DEFAULT_TABLE = "wsrelay-connections"
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
 #: The tables of running gateways on an embedded moto server. moto servers in one process
 #: share their data, so two such gateways on one table would see each other's connections
@@ -80,6 +82,13 @@ class LocalGateway:
         fast_path: bool = True,
         create_table: bool = True,
     ) -> None:
+        if not _TABLE_NAME.fullmatch(table_name):
+            # The embedded moto accepts any name; DynamoDB does not.
+            raise ValueError(
+                f"table_name {table_name!r} is not a DynamoDB table name: use 3-255 letters, "
+                "digits, '_', '-' or '.' (https://docs.aws.amazon.com/amazondynamodb/latest/"
+                "developerguide/HowItWorks.NamingRulesDataTypes.html)"
+            )
         self.host = host
         self.stage = stage
         self.region = region
