@@ -260,3 +260,26 @@ def gateway_error(frame: Any, message: str, connection_id: str) -> bool:
         and frame["connectionId"] == connection_id
         and bool(frame["requestId"])
     )
+
+
+#: The variables through which boto3 could find AWS credentials.
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+)
+
+
+def without_aws_credentials(environment: Mapping[str, str], folder: Path) -> dict[str, str]:
+    """``environment`` as a fresh machine has it: no AWS credentials, no config files, no IMDS.
+
+    ``folder`` is an empty folder to point the credentials and config files into.
+    """
+    clean = {name: value for name, value in environment.items() if name not in CREDENTIAL_VARIABLES}
+    clean.update(
+        AWS_SHARED_CREDENTIALS_FILE=str(folder / "none"),
+        AWS_CONFIG_FILE=str(folder / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return clean

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayWebSocketDisconnectEventModel,
     APIGatewayWebSocketMessageEventModel,
 )
+from conftest import load_event
 
 from wsrelay.local import ApiDefinition
 
@@ -151,6 +152,20 @@ def test_connect_event_has_forwarding_headers(session: tuple[Harness, str]) -> N
     assert headers["X-Forwarded-Port"] == str(harness.gw.port)
     assert headers["X-Forwarded-Proto"] == "http"
     assert event["multiValueHeaders"]["X-Forwarded-For"] == ["127.0.0.1"]
+
+
+def test_connect_event_headers_are_those_api_gateway_passes_on(
+    session: tuple[Harness, str],
+) -> None:
+    """No hop-by-hop headers (the real capture has none), and an X-Ray trace id, as AWS adds."""
+    (event,) = events_of(session, "CONNECT")
+    names = {name.lower() for name in event["headers"]}
+    capture = {name.lower() for name in load_event("apiGatewayWebSocketApiConnect")["headers"]}
+    assert not {"upgrade", "connection"} & (names | capture)
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", event["headers"]["X-Amzn-Trace-Id"])
+    stamp = int(event["headers"]["X-Amzn-Trace-Id"].split("-")[1], 16)
+    assert abs(stamp - event["requestContext"]["connectedAt"] / 1000) < 2
+    assert names >= capture - {"sec-websocket-extensions"}  # websocket-client offers none
 
 
 def test_forwarded_for_appends_the_client_address(session: tuple[Harness, str]) -> None:

@@ -159,15 +159,9 @@ def test_server_close_waits_for_the_clients_close_reply(repeat: int) -> None:
         ws.shutdown()
 
 
-def test_embedded_dynamodb_needs_no_credentials(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("no_aws_credentials")
+def test_embedded_dynamodb_needs_no_credentials() -> None:
     """A learner with no AWS account: the default gateway chats and gw.store() reads the rows."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     with LocalGateway(port=0, table_name=unique_table()) as gw:
         ws = websocket.create_connection(f"{gw.url}?room=r&name=ada", timeout=WAIT)
         try:
@@ -178,17 +172,11 @@ def test_embedded_dynamodb_needs_no_credentials(
             ws.close()
 
 
-def test_store_on_a_local_endpoint_needs_no_credentials(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("no_aws_credentials")
+def test_store_on_a_local_endpoint_needs_no_credentials() -> None:
     """With DynamoDB on 127.0.0.1 (here a moto server) and no AWS credentials, gw.store() works."""
     from wsrelay.workbook import LocalAws
 
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     with (
         LocalAws() as aws,
         LocalGateway(port=0, dynamodb_endpoint=aws.endpoint, table_name=unique_table()) as gw,

@@ -16,7 +16,7 @@ import websocket
 
 from wsrelay.local.cli import exposure_warning
 
-from .support import WAIT
+from .support import WAIT, without_aws_credentials
 
 pytestmark = pytest.mark.integration
 
@@ -36,22 +36,6 @@ def test_other_hosts_are_warned_about(host: str) -> None:
     assert "@connections API" in warning and "no authentication" in warning
 
 
-def without_aws_credentials(tmp_path: Path) -> dict[str, str]:
-    """This environment as a fresh machine has it: no AWS credentials anywhere."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name
-        not in {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"}
-    }
-    env.update(
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
-        AWS_CONFIG_FILE=str(tmp_path / "none"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    return env
-
-
 def test_serve_prints_its_urls_serves_and_stops(tmp_path: Path) -> None:
     """On a machine with no AWS credentials, the printed WebSocket URL chats; SIGTERM stops
     it cleanly with exit status 0."""
@@ -60,7 +44,7 @@ def test_serve_prints_its_urls_serves_and_stops(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=without_aws_credentials(tmp_path),
+        env=without_aws_credentials(os.environ, tmp_path),
     )
     try:
         assert server.stdout is not None

@@ -122,8 +122,12 @@ class _Worker:
         if kind == "result":
             self._on_result(message)
         elif kind == "post":
-            # In order and inline: no task per frame on the hot path.
-            await self.runtime.manage("post", message["connection_id"], message["data"])
+            # In order and inline: no task per frame on the hot path. One post that cannot
+            # be written is logged; it must not end the channel the others arrive on.
+            try:
+                await self.runtime.manage("post", message["connection_id"], message["data"])
+            except Exception:
+                logger.exception("a post to %s could not be written", message["connection_id"])
         elif kind == "manage":
             task = asyncio.create_task(self._on_manage(message))
             self._manage_tasks.add(task)

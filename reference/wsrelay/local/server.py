@@ -76,6 +76,8 @@ class GatewayServer:
         self.registry = ConnectionRegistry()
         self.runtimes: dict[str, FunctionRuntime] = {}
         self._rng = random.Random(id_seed)
+        # Its own generator, so seeded connection and request ids stay what they were.
+        self._trace_rng = random.Random(None if id_seed is None else id_seed + 1)
         self._runner: web.AppRunner | None = None
         self._message_tasks: set[asyncio.Task[Any]] = set()
 
@@ -219,16 +221,19 @@ class GatewayServer:
         authorizer_context: dict[str, Any] | None = None
         response_headers: dict[str, str] = {}
         if route is not None:
+            # One trace id for the request, as the authorizer and $connect both see it.
+            trace_id = _trace_id(self._trace_rng, connected_at / 1000)
+            headers = _handshake_headers(request, peer, self.port, trace_id)
             if route.authorizer is not None:
                 denial, authorizer_context = await self._authorize(
-                    route.authorizer, request, base, connected_at
+                    route.authorizer, request, base, connected_at, headers
                 )
                 if denial is not None:
                     return denial
             event = events.build_connect_event(
                 request_id=self.new_id(),
                 connected_at=connected_at,
-                headers=_handshake_headers(request, peer, self.port),
+                headers=headers,
                 query=list(request.query.items()),
                 authorizer=authorizer_context,
                 **base,
@@ -426,7 +431,12 @@ class GatewayServer:
     # --- the $connect authorizer --------------------------------------------------------
 
     async def _authorize(
-        self, authorizer: Authorizer, request: web.Request, base: dict[str, Any], connected_at: int
+        self,
+        authorizer: Authorizer,
+        request: web.Request,
+        base: dict[str, Any],
+        connected_at: int,
+        handshake_headers: list[tuple[str, str]],
     ) -> tuple[web.Response | None, dict[str, Any] | None]:
         """Run the ``$connect`` authorizer (``authorizer.py``); return (refusal, context)."""
         headers = dict(request.headers)
@@ -436,7 +446,7 @@ class GatewayServer:
         connect = events.build_connect_event(
             request_id=self.new_id(),
             connected_at=connected_at,
-            headers=_handshake_headers(request, base["source_ip"], self.port),
+            headers=handshake_headers,
             query=list(request.query.items()),
             **base,
         )
@@ -452,21 +462,46 @@ class GatewayServer:
         return None, context
 
 
-def _handshake_headers(request: web.Request, peer: str, port: int) -> list[tuple[str, str]]:
-    """The handshake's headers with the ``X-Forwarded-*`` headers API Gateway adds.
+#: Hop-by-hop headers (RFC 9110 section 7.6.1): they end at API Gateway's front door, so
+#: a ``$connect`` event never shows them (compare ``tests/events/``).
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+}
+
+
+def _handshake_headers(
+    request: web.Request, peer: str, port: int, trace_id: str
+) -> list[tuple[str, str]]:
+    """The handshake's headers as API Gateway passes them on to ``$connect``.
 
     Real ``$connect`` captures carry ``X-Forwarded-For`` (the client's address appended to
-    any the client sent), ``X-Forwarded-Port`` and ``X-Forwarded-Proto``.
+    any the client sent), ``X-Forwarded-Port``, ``X-Forwarded-Proto`` and an X-Ray
+    ``X-Amzn-Trace-Id``, and no hop-by-hop headers.
     """
     sent_for = request.headers.get("X-Forwarded-For")
-    forwarded = {
+    added = {
+        "X-Amzn-Trace-Id": trace_id,
         "X-Forwarded-For": f"{sent_for}, {peer}" if sent_for else peer,
         "X-Forwarded-Port": str(port),
         "X-Forwarded-Proto": request.scheme,
     }
-    names = {name.lower() for name in forwarded}
-    kept = [(k, v) for k, v in request.headers.items() if k.lower() not in names]
-    return kept + list(forwarded.items())
+    replaced = {name.lower() for name in added} | HOP_BY_HOP
+    kept = [(k, v) for k, v in request.headers.items() if k.lower() not in replaced]
+    return kept + list(added.items())
+
+
+def _trace_id(rng: random.Random, now: float) -> str:
+    """An X-Ray trace header: ``Root=1-{epoch seconds, hex}-{96 random bits, hex}``.
+
+    https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-tracingheader
+    """
+    return f"Root=1-{int(now):08x}-{rng.getrandbits(96):024x}"
 
 
 def _refusal(status: int, message: str) -> web.Response:
