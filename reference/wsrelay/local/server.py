@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from wsrelay import events
-from wsrelay.local import routing
+from wsrelay.local import proxy, routing
 from wsrelay.local.api import ApiDefinition, Authorizer
 from wsrelay.local.authorizer import authorizer_event, decide, identity_sources_present, method_arn
 from wsrelay.local.connections import Connection, ConnectionRegistry
@@ -158,7 +158,7 @@ class GatewayServer:
         started = time.perf_counter()
         result = await runtime.invoke(handler, event, request_id=request_id, timeout=timeout)
         elapsed = (time.perf_counter() - started) * 1000
-        status = _status_of(result)
+        status = proxy.status_of(result)
         logger.info(
             "REPORT route=%s connection=%s status=%s duration=%.2f ms",
             route,
@@ -222,8 +222,10 @@ class GatewayServer:
         response_headers: dict[str, str] = {}
         if route is not None:
             # One trace id for the request, as the authorizer and $connect both see it.
-            trace_id = _trace_id(self._trace_rng, connected_at / 1000)
-            headers = _handshake_headers(request, peer, self.port, trace_id)
+            trace_id = proxy.trace_id(self._trace_rng, connected_at / 1000)
+            headers = proxy.handshake_headers(
+                request.headers.items(), peer, self.port, request.scheme, trace_id
+            )
             if route.authorizer is not None:
                 denial, authorizer_context = await self._authorize(
                     route.authorizer, request, base, connected_at, headers
@@ -241,7 +243,7 @@ class GatewayServer:
             result = await self.invoke(
                 route.function, event, route="$connect", connection_id=connection_id
             )
-            status, body, response_headers = _proxy_response(result)
+            status, body, response_headers = proxy.connect_response(result)
             if status >= 300:
                 # A failed or refusing $connect refuses the handshake with its status.
                 return web.Response(status=status, text=body, content_type="application/json")
@@ -391,7 +393,7 @@ class GatewayServer:
         result = await self.invoke(
             route.function, event, route=route_key, connection_id=connection.connection_id
         )
-        if not result.ok or not _is_proxy_response(result.value):
+        if not result.ok or not proxy.is_proxy_response(result.value):
             frame = routing.gateway_error_frame(
                 "Internal server error", connection.connection_id, request_id
             )
@@ -462,80 +464,8 @@ class GatewayServer:
         return None, context
 
 
-#: Hop-by-hop headers (RFC 9110 section 7.6.1): they end at API Gateway's front door, so
-#: a ``$connect`` event never shows them (compare ``tests/events/``).
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-}
-
-
-def _handshake_headers(
-    request: web.Request, peer: str, port: int, trace_id: str
-) -> list[tuple[str, str]]:
-    """The handshake's headers as API Gateway passes them on to ``$connect``.
-
-    Real ``$connect`` captures carry ``X-Forwarded-For`` (the client's address appended to
-    any the client sent), ``X-Forwarded-Port``, ``X-Forwarded-Proto`` and an X-Ray
-    ``X-Amzn-Trace-Id``, and no hop-by-hop headers.
-    """
-    sent_for = request.headers.get("X-Forwarded-For")
-    added = {
-        "X-Amzn-Trace-Id": trace_id,
-        "X-Forwarded-For": f"{sent_for}, {peer}" if sent_for else peer,
-        "X-Forwarded-Port": str(port),
-        "X-Forwarded-Proto": request.scheme,
-    }
-    replaced = {name.lower() for name in added} | HOP_BY_HOP
-    kept = [(k, v) for k, v in request.headers.items() if k.lower() not in replaced]
-    return kept + list(added.items())
-
-
-def _trace_id(rng: random.Random, now: float) -> str:
-    """An X-Ray trace header: ``Root=1-{epoch seconds, hex}-{96 random bits, hex}``.
-
-    https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-tracingheader
-    """
-    return f"Root=1-{int(now):08x}-{rng.getrandbits(96):024x}"
-
-
 def _refusal(status: int, message: str) -> web.Response:
     return web.json_response({"message": message}, status=status)
-
-
-def _is_proxy_response(value: Any) -> bool:
-    return isinstance(value, dict) or value is None
-
-
-def _status_of(result: Invocation) -> int | str:
-    if not result.ok:
-        return "error"
-    if isinstance(result.value, dict):
-        return int(result.value.get("statusCode", 200))
-    return 200
-
-
-def _proxy_response(result: Invocation) -> tuple[int, str, dict[str, str]]:
-    """Read a ``$connect`` Lambda proxy result: (status, body, headers).
-
-    A failed invocation is a 500 to the client, as a failed integration is.
-    """
-    if not result.ok:
-        return 500, json.dumps({"message": "Internal server error"}), {}
-    value = result.value
-    if value is None:
-        return 200, "", {}
-    if not isinstance(value, dict):
-        return 500, json.dumps({"message": "Internal server error"}), {}
-    status = int(value.get("statusCode", 200))
-    headers = {str(k): str(v) for k, v in (value.get("headers") or {}).items()}
-    body = value.get("body", "")
-    return status, body if isinstance(body, str) else json.dumps(body), headers
 
 
 class _Timer:
