@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import http.client
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+
+from wsrelay.local.hosts import free_port
 
 __all__ = ["PACKAGE", "DynamoDBLocal", "DynamoDBLocalMissing", "find_jar"]
 
@@ -74,12 +75,6 @@ def find_jar(package: Path = PACKAGE) -> Path:
             "package (`make unit` does it for you)"
         )
     return jars[-1]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class DynamoDBLocal:
@@ -134,7 +129,7 @@ class DynamoDBLocal:
             RuntimeError: it exited or did not answer within ``timeout`` seconds; the
                 message includes its output.
         """
-        self.port = _free_port()
+        self.port = free_port()
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
                 self._command(),

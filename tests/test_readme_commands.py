@@ -1,16 +1,17 @@
-"""The README's commands do what it says: ``make lab`` serves the workbook, ``make help`` lists targets."""
+"""The README's commands do what it says: ``make lab`` serves the workbook, ``make help`` lists targets, ``make bench`` prints its table."""
 
 from __future__ import annotations
 
 import re
 import shlex
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from wsrelay.local.hosts import free_port
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
@@ -32,13 +33,6 @@ def _recipe(target: str) -> list[str]:
     return shlex.split(lines[-1])
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def test_readme_shows_the_two_commands() -> None:
     """The front door: ``make lab`` and ``make test``, in a code block."""
     assert re.search(r"^make lab\b", README, re.MULTILINE)
@@ -47,7 +41,7 @@ def test_readme_shows_the_two_commands() -> None:
 
 def test_make_lab_serves_the_notebooks(tmp_path: Path) -> None:
     """The command ``make lab`` runs starts JupyterLab on notebooks/, which lists them all."""
-    port = _free_port()
+    port = free_port()
     command = [
         *_recipe("lab"),
         "--no-browser",
