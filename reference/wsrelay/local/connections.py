@@ -16,6 +16,8 @@ Requests are not signature-checked: the gateway listens on loopback for one user
 from __future__ import annotations
 
 import asyncio
+import collections
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,11 +25,15 @@ from typing import Any
 
 from aiohttp import web
 
-from wsrelay.local.routing import CLOSE_DELETED, MAX_MESSAGE_BYTES
+from wsrelay.local.routing import CLOSE_DELETED, CLOSE_NOT_READING, MAX_MESSAGE_BYTES
 
 __all__ = ["Connection", "ConnectionRegistry", "iso8601"]
 
 GONE_MESSAGE = "The connection with the provided id no longer exists."
+#: Frames held for one client that is not reading, at most, by default (see ``manage``).
+DEFAULT_MAX_BACKLOG_BYTES = 4 * 2**20
+
+logger = logging.getLogger("wsrelay.local")
 
 
 def iso8601(epoch_ms: int) -> str:
@@ -67,6 +73,18 @@ class Connection:
     close_requested: asyncio.Future[None] = field(default_factory=_future, repr=False)
     #: Done when the reading task has finished with the socket.
     ended: asyncio.Future[None] = field(default_factory=_future, repr=False)
+    #: The socket's transport, to see whether the client keeps up with what it is sent.
+    transport: asyncio.BaseTransport | None = field(default=None, repr=False)
+    #: Frames waiting for a client that fell behind, in order, and their size.
+    backlog: collections.deque[bytes] | None = field(default=None, repr=False)
+    backlog_bytes: int = 0
+
+    def congested(self) -> bool:
+        """Whether frames already wait in the gateway's buffer: the client is not keeping up."""
+        transport = self.transport
+        return isinstance(transport, asyncio.WriteTransport) and (
+            transport.get_write_buffer_size() > 0
+        )
 
     def touch(self) -> None:
         """Record client activity (resets the idle timeout)."""
@@ -99,9 +117,11 @@ class Connection:
 class ConnectionRegistry:
     """The open connections by id, and the operations of the ``@connections`` API."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_backlog_bytes: int = DEFAULT_MAX_BACKLOG_BYTES) -> None:
         self.open: dict[str, Connection] = {}
+        self.max_backlog_bytes = max_backlog_bytes
         self._closing: set[asyncio.Future[None]] = set()
+        self._flushers: set[asyncio.Task[None]] = set()
 
     async def manage(
         self, op: str, connection_id: str, data: bytes
@@ -112,7 +132,8 @@ class ConnectionRegistry:
             await asyncio.shield(connection.ready)
             if self.open.get(connection_id) is not connection:  # the handshake failed
                 connection = None
-        if connection is None or connection.ws.closed:
+        if connection is None or connection.ws.closed or connection.server_close is not None:
+            # Closed, or being closed by the gateway (DeleteConnection, a timeout, a limit).
             return 410, {"__type": "GoneException", "message": GONE_MESSAGE}
         if op == "post":
             if len(data) > MAX_MESSAGE_BYTES:
@@ -120,12 +141,14 @@ class ConnectionRegistry:
                     "__type": "PayloadTooLargeException",
                     "message": f"Data is {len(data)} bytes; the limit is {MAX_MESSAGE_BYTES} bytes (128 KB)",
                 }
-            try:
-                await connection.ws.send_str(data.decode("utf-8"))
-            except UnicodeDecodeError:
-                await connection.ws.send_bytes(data)
-            except ConnectionError:
-                return 410, {"__type": "GoneException", "message": GONE_MESSAGE}
+            if connection.backlog is None and not connection.congested():
+                # The socket takes the frame now: no waiting (see ``_hold`` for the rest).
+                try:
+                    await _send(connection.ws, data)
+                except ConnectionError:
+                    return 410, {"__type": "GoneException", "message": GONE_MESSAGE}
+            else:
+                self._hold(connection, data)
             return 200, None
         if op == "get":
             return 200, {
@@ -140,6 +163,47 @@ class ConnectionRegistry:
             task.add_done_callback(self._closing.discard)
             return 204, None
         return 400, {"__type": "BadRequestException", "message": f"unknown operation {op!r}"}
+
+    def _hold(self, connection: Connection, data: bytes) -> None:
+        """Queue a frame for a client that is not keeping up, and write it when it reads.
+
+        Posts to everyone else share one ordered path (a handler's posts arrive in order
+        over its worker's channel); waiting there for one slow client would hold up every
+        other client's frames. So a client that falls behind gets its own queue and a task
+        that writes it; once it holds more than ``max_backlog_bytes`` the client is closed
+        with 1008 (AWS documents no limit; without one a stalled client would grow the
+        gateway's memory without end).
+        """
+        if connection.backlog is None:
+            connection.backlog = collections.deque()
+            task = asyncio.ensure_future(self._flush(connection))
+            self._flushers.add(task)
+            task.add_done_callback(self._flushers.discard)
+        connection.backlog.append(data)
+        connection.backlog_bytes += len(data)
+        if connection.backlog_bytes > self.max_backlog_bytes:
+            logger.warning(
+                "closing %s: it stopped reading, and %d bytes are waiting for it",
+                connection.connection_id,
+                connection.backlog_bytes,
+            )
+            connection.backlog.clear()
+            connection.backlog_bytes = 0
+            connection.request_close(CLOSE_NOT_READING, "Client is not reading")
+
+    @staticmethod
+    async def _flush(connection: Connection) -> None:
+        """Write a connection's backlog in order, as fast as its client reads."""
+        try:
+            while connection.backlog:
+                data = connection.backlog.popleft()
+                connection.backlog_bytes -= len(data)
+                await _send(connection.ws, data)
+        except Exception:  # the connection ended; its waiting frames end with it
+            logger.debug("backlog of %s dropped", connection.connection_id, exc_info=True)
+        finally:
+            connection.backlog = None
+            connection.backlog_bytes = 0
 
     async def http_handler(self, request: web.Request) -> web.Response:
         """The ``/{stage}/@connections/{connectionId}`` HTTP endpoint."""
@@ -159,3 +223,13 @@ class ConnectionRegistry:
         if body is None:
             return web.Response(status=status, headers=headers)
         return web.json_response(body, status=status, headers=headers)
+
+
+async def _send(ws: web.WebSocketResponse, data: bytes) -> None:
+    """Write ``data`` as a text frame, or as a binary one if it is not UTF-8."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        await ws.send_bytes(data)
+    else:
+        await ws.send_str(text)

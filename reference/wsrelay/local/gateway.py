@@ -30,6 +30,7 @@ from botocore.config import Config
 
 from wsrelay.broadcast import DEFAULT_MAX_WORKERS
 from wsrelay.local.api import ApiDefinition
+from wsrelay.local.connections import DEFAULT_MAX_BACKLOG_BYTES
 from wsrelay.local.embedded_dynamodb import EmbeddedDynamoDB, moto_dynamodb_app
 from wsrelay.local.hosts import free_port, is_loopback
 from wsrelay.local.server import GatewayServer, Limits
@@ -59,6 +60,8 @@ class LocalGateway:
         region: the region the functions and clients see.
         idle_timeout, max_duration, integration_timeout: AWS's limits in seconds
             (10 minutes, 2 hours, 29 s); tests shorten them.
+        max_backlog_bytes: frames held for a client that stopped reading before the
+            gateway closes it with 1008 (4 MB; AWS documents no such limit).
         id_seed: seed the connection and request ids, for repeatable notebook outputs.
         fast_path: answer handlers' ``@connections`` calls without HTTP (see
             ``wsrelay.local.worker``); ``False`` sends them over HTTP like any client.
@@ -78,6 +81,7 @@ class LocalGateway:
         idle_timeout: float = 600.0,
         max_duration: float = 7200.0,
         integration_timeout: float = 29.0,
+        max_backlog_bytes: int = DEFAULT_MAX_BACKLOG_BYTES,
         id_seed: int | None = None,
         fast_path: bool = True,
         create_table: bool = True,
@@ -97,7 +101,7 @@ class LocalGateway:
         self._requested_port = port
         self._dynamodb_endpoint = dynamodb_endpoint
         self._create_table = create_table
-        self._limits = Limits(idle_timeout, max_duration, integration_timeout)
+        self._limits = Limits(idle_timeout, max_duration, integration_timeout, max_backlog_bytes)
         self._id_seed = id_seed
         self._fast_path = fast_path
         self._moto: EmbeddedDynamoDB | None = None

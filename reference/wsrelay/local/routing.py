@@ -37,6 +37,7 @@ CLOSE_DELETED = 1000  #: DeleteConnection closed it
 CLOSE_GOING_AWAY = 1001  #: idle timeout, maximum duration, or the gateway stopping
 CLOSE_UNSUPPORTED = 1003  #: a binary frame
 CLOSE_NO_STATUS = 1005  #: the client's close frame carried no code
+CLOSE_NOT_READING = 1008  #: the client stopped reading; its backlog passed the limit
 CLOSE_ABNORMAL = 1006  #: the connection was lost without a close frame
 CLOSE_TOO_BIG = 1009  #: a frame over 32 KB or a message over 128 KB
 

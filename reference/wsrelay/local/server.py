@@ -30,7 +30,7 @@ from wsrelay import events
 from wsrelay.local import proxy, routing
 from wsrelay.local.api import ApiDefinition, Authorizer
 from wsrelay.local.authorizer import authorizer_event, decide, identity_sources_present, method_arn
-from wsrelay.local.connections import Connection, ConnectionRegistry
+from wsrelay.local.connections import DEFAULT_MAX_BACKLOG_BYTES, Connection, ConnectionRegistry
 from wsrelay.local.frames import LimitedWebSocketResponse
 from wsrelay.local.runtime import FunctionRuntime, Invocation
 
@@ -38,6 +38,9 @@ __all__ = ["GatewayServer", "Limits"]
 
 logger = logging.getLogger("wsrelay.local")
 STATIC = Path(__file__).parent / "static"
+#: Seconds a server-initiated closing handshake may take before the socket is cut (aiohttp
+#: waits up to 10 s for the client's reply; this also covers sending the close frame).
+CLOSE_TIMEOUT = 12.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Limits:
     idle_timeout: float = 600.0  #: 10 minutes without a frame from the client
     max_duration: float = 7200.0  #: 2 hours, whatever the activity
     integration_timeout: float = 29.0
+    #: Bytes held for a client that stopped reading before it is closed (1008).
+    max_backlog_bytes: int = DEFAULT_MAX_BACKLOG_BYTES
 
 
 class GatewayServer:
@@ -73,7 +78,7 @@ class GatewayServer:
         self.limits = limits
         self.fast_path = fast_path
         self.extra_environment = dict(extra_environment)
-        self.registry = ConnectionRegistry()
+        self.registry = ConnectionRegistry(max_backlog_bytes=limits.max_backlog_bytes)
         self.runtimes: dict[str, FunctionRuntime] = {}
         self._rng = random.Random(id_seed)
         # Its own generator, so seeded connection and request ids stay what they were.
@@ -120,14 +125,19 @@ class GatewayServer:
 
     async def stop(self) -> None:
         """Close every connection (1001, with ``$disconnect``), then the workers."""
-        closing = [
-            connection.close(routing.CLOSE_GOING_AWAY, "Going away")
-            for connection in list(self.registry.open.values())
-        ]
+        connections = list(self.registry.open.values())
+        closing = [c.close(routing.CLOSE_GOING_AWAY, "Going away") for c in connections]
         if closing:
-            # All at once; a client that never answers its close frame costs 2 s, not more.
-            with contextlib.suppress(TimeoutError):
+            # All at once; a client that never answers its close frame costs 2 s, not more:
+            # then its socket is cut (its $disconnect still runs, with 1001).
+            try:
                 await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), 2)
+            except TimeoutError:
+                for connection in connections:
+                    if not connection.ended.done() and isinstance(
+                        connection.transport, asyncio.WriteTransport
+                    ):
+                        connection.transport.abort()
         if self._message_tasks:
             await asyncio.wait(self._message_tasks, timeout=5)
         if self._runner is not None:
@@ -266,6 +276,7 @@ class GatewayServer:
             user_agent=user_agent,
             authorizer=authorizer_context,
             last_active_at=connected_at,
+            transport=request.transport,
         )
         # The connection exists once $connect has returned, as on AWS: registered before
         # the 101 goes out, so a client that hears the 101 finds itself listed. Calls to it
@@ -273,6 +284,10 @@ class GatewayServer:
         self.registry.open[connection_id] = connection
         try:
             await ws.prepare(request)
+            if isinstance(request.transport, asyncio.WriteTransport):
+                # Room for the largest frame (128 KB) in an empty buffer: a post to a client
+                # that keeps up never waits (``ConnectionRegistry.manage``).
+                request.transport.set_write_buffer_limits(high=4 * routing.MAX_MESSAGE_BYTES)
         except BaseException:
             self.registry.open.pop(connection_id, None)
             raise
@@ -305,7 +320,16 @@ class GatewayServer:
                     with contextlib.suppress(asyncio.CancelledError):
                         await receiving
                     code, reason = connection.server_close or (routing.CLOSE_GOING_AWAY, "")
-                    await ws.close(code=code, message=reason.encode("utf-8"))
+                    try:
+                        # A client that does not read never lets the close frame out, nor
+                        # answers it: after the close timeout the socket is simply cut.
+                        await asyncio.wait_for(
+                            ws.close(code=code, message=reason.encode("utf-8")),
+                            timeout=CLOSE_TIMEOUT,
+                        )
+                    except TimeoutError:
+                        if isinstance(connection.transport, asyncio.WriteTransport):
+                            connection.transport.abort()
                     break
                 message = receiving.result()
                 if message.type is WSMsgType.TEXT:
