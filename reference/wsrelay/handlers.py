@@ -32,7 +32,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -71,6 +71,11 @@ DYNAMODB_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
 _BROADCAST_WORKERS = DEFAULT_MAX_WORKERS
 
 
+#: Picks names for users who give none. One per process: seeding a generator per invocation
+#: reads 2.5 KB from ``os.urandom`` each time.
+_NAMES = random.Random()
+
+
 @dataclass
 class Dependencies:
     """What the route functions need: the table, a way to reach the connections, a clock."""
@@ -78,7 +83,7 @@ class Dependencies:
     store: ConnectionStore
     broadcaster: Broadcaster
     clock: Callable[[], float] = time.time
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = _NAMES
 
 
 def _response(status: int, body: str = "") -> Response:
