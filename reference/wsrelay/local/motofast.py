@@ -23,12 +23,16 @@ result is provably the same:
    string or number attribute (``{"S": str}``, ``{"N": str}``) converts to itself, so those
    are done directly and everything else is left to moto.
 
+Also, once: moto lists a handler class's methods on every request (``inspect.getmembers``);
+the list is kept per class instead (:func:`disabled` does not undo this: it changes no answer).
+
 ``tests/test_motofast.py`` checks each against moto's own path on randomised tables.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import secrets
 from collections.abc import Iterator
@@ -63,6 +67,13 @@ def install() -> None:
     from moto.dynamodb.models.table import Table
 
     _DynamoType, _LimitedSizeDict = DynamoType, LimitedSizeDict
+    # 4. Every request listed its handler class's methods with inspect.getmembers (about
+    # 10% of a PutItem); a class's methods do not change, so the list is kept per class.
+    import moto.core.responses
+
+    moto.core.responses.method_names_from_class = functools.cache(  # type: ignore[attr-defined]
+        moto.core.responses.method_names_from_class  # type: ignore[attr-defined]
+    )
     _originals = (
         responses.DynamoResult.execute_result,
         Table.query,
