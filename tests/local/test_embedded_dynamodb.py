@@ -36,7 +36,10 @@ def _post(port: int, operation: str) -> tuple[int, Any]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/",
         data=b"{}",
-        headers={"X-Amz-Target": f"DynamoDB_20120810.{operation}"},
+        headers={
+            "X-Amz-Target": f"DynamoDB_20120810.{operation}",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -141,3 +144,21 @@ def test_a_failing_application_answers_500_and_keeps_serving() -> None:
 
     assert _serve(flaky, test)["TableNames"] == []
     assert calls[-1] == "DynamoDB_20120810.ListTables"
+
+
+def test_a_crash_inside_moto_reaches_the_bridge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's app is not in Flask's debug mode, yet its crashes still propagate: 500, logged."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    def crash(self: Any) -> Any:
+        raise RuntimeError("moto fell over")
+
+    async def test(embedded: EmbeddedDynamoDB) -> tuple[int, Any]:
+        with monkeypatch.context() as patched:
+            patched.setattr(DynamoHandler, "list_tables", crash)
+            failed = await asyncio.to_thread(_post, embedded.port, "ListTables")
+        assert failed[0] == 500 and "embedded moto failed" in failed[1]["message"]
+        return await asyncio.to_thread(_post, embedded.port, "ListTables")
+
+    status, answer = _serve(moto_dynamodb_app(), test)
+    assert status == 200 and "TableNames" in answer
