@@ -8,7 +8,7 @@ During 1,000 simultaneous connects (a ``PutItem`` each) that cost more than moto
 (``docs/local-gateway.md``). Here a request is parsed by aiohttp, handed to moto's WSGI
 application in one call, and answered, with no thread and no hand-off.
 
-The price: a request blocks the loop while moto runs it (about 0.9 ms for a ``PutItem``,
+The price: a request blocks the loop while moto runs it (about 0.7 ms for a ``PutItem``,
 12 ms to read a room of 1,000). A Scan of a table of 100,000 rows would hold WebSocket
 traffic for its duration, as it would hold the GIL on a thread.
 
