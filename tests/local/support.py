@@ -132,8 +132,11 @@ def read_records(record_file: Path) -> list[dict[str, Any]]:
     """Every entry the recording handlers have written so far."""
     if not record_file.exists():
         return []
-    lines = record_file.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    data = record_file.read_bytes()
+    # A handler may be writing its line right now: only lines that are complete count (and
+    # are cut before decoding, so half a UTF-8 character is never decoded).
+    complete = data[: data.rfind(b"\n") + 1].decode("utf-8")
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
 def wait_for(probe: Callable[[], T | None], what: str, timeout: float = WAIT) -> T:
