@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import re
 import threading
@@ -257,8 +256,6 @@ class LocalGateway:
         moto: EmbeddedDynamoDB | None = None
         try:
             if moto_port is not None:
-                # Werkzeug would log every request to stderr, filling notebook outputs.
-                logging.getLogger("werkzeug").setLevel(logging.ERROR)
                 moto = EmbeddedDynamoDB(moto_dynamodb_app())
                 asyncio.run_coroutine_threadsafe(moto.start("127.0.0.1", moto_port), loop).result(
                     timeout=30
