@@ -74,17 +74,19 @@ class Connection:
     #: Done when the reading task has finished with the socket.
     ended: asyncio.Future[None] = field(default_factory=_future, repr=False)
     #: The socket's transport, to see whether the client keeps up with what it is sent.
-    transport: asyncio.BaseTransport | None = field(default=None, repr=False)
+    transport: asyncio.WriteTransport | None = field(default=None, repr=False)
     #: Frames waiting for a client that fell behind, in order, and their size.
     backlog: collections.deque[bytes] | None = field(default=None, repr=False)
     backlog_bytes: int = 0
 
     def congested(self) -> bool:
         """Whether frames already wait in the gateway's buffer: the client is not keeping up."""
-        transport = self.transport
-        return isinstance(transport, asyncio.WriteTransport) and (
-            transport.get_write_buffer_size() > 0
-        )
+        return self.transport is not None and self.transport.get_write_buffer_size() > 0
+
+    def cut(self) -> None:
+        """Drop the socket without a closing handshake (a client that will not answer one)."""
+        if self.transport is not None:
+            self.transport.abort()
 
     def touch(self) -> None:
         """Record client activity (resets the idle timeout)."""

@@ -232,10 +232,11 @@ class LocalGateway:
             moto_port = free_port()
             self._dynamodb_endpoint = f"http://127.0.0.1:{moto_port}"
             self._embedded = True
-        self._credentials = self._choose_credentials(self._dynamodb_endpoint)
+        self._credentials = key, secret = self._choose_credentials(self._dynamodb_endpoint)
+        # The workers get the same placeholders; otherwise boto3's own chain, as in Lambda.
         credentials = (
-            {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-            if self._embedded
+            {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
+            if key is not None and secret is not None
             else {}
         )
         server = GatewayServer(

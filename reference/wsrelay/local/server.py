@@ -134,10 +134,8 @@ class GatewayServer:
                 await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), 2)
             except TimeoutError:
                 for connection in connections:
-                    if not connection.ended.done() and isinstance(
-                        connection.transport, asyncio.WriteTransport
-                    ):
-                        connection.transport.abort()
+                    if not connection.ended.done():
+                        connection.cut()
         if self._message_tasks:
             await asyncio.wait(self._message_tasks, timeout=5)
         if self._runner is not None:
@@ -268,6 +266,7 @@ class GatewayServer:
         )
         for name, value in response_headers.items():
             ws.headers[name] = value
+        transport = request.transport  # None if the client has already gone
         connection = Connection(
             connection_id=connection_id,
             ws=ws,
@@ -276,7 +275,7 @@ class GatewayServer:
             user_agent=user_agent,
             authorizer=authorizer_context,
             last_active_at=connected_at,
-            transport=request.transport,
+            transport=transport,
         )
         # The connection exists once $connect has returned, as on AWS: registered before
         # the 101 goes out, so a client that hears the 101 finds itself listed. Calls to it
@@ -284,10 +283,10 @@ class GatewayServer:
         self.registry.open[connection_id] = connection
         try:
             await ws.prepare(request)
-            if isinstance(request.transport, asyncio.WriteTransport):
+            if transport is not None:
                 # Room for the largest frame (128 KB) in an empty buffer: a post to a client
                 # that keeps up never waits (``ConnectionRegistry.manage``).
-                request.transport.set_write_buffer_limits(high=4 * routing.MAX_MESSAGE_BYTES)
+                transport.set_write_buffer_limits(high=4 * routing.MAX_MESSAGE_BYTES)
         except BaseException:
             self.registry.open.pop(connection_id, None)
             raise
@@ -328,8 +327,7 @@ class GatewayServer:
                             timeout=CLOSE_TIMEOUT,
                         )
                     except TimeoutError:
-                        if isinstance(connection.transport, asyncio.WriteTransport):
-                            connection.transport.abort()
+                        connection.cut()
                     break
                 message = receiving.result()
                 if message.type is WSMsgType.TEXT:
