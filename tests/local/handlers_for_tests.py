@@ -34,9 +34,11 @@ def record(entry: dict[str, Any]) -> None:
         fcntl.flock(file, fcntl.LOCK_UN)
 
 
-def _management() -> Any:
-    # The endpoint comes from AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, set by the gateway.
-    return boto3.client("apigatewaymanagementapi")
+def _management(event: Event) -> Any:
+    # AWS's own pattern: the endpoint from the event (the gateway routes it to itself).
+    context = event["requestContext"]
+    endpoint = f"https://{context['domainName']}/{context['stage']}"
+    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint)
 
 
 def _via_http(response: dict[str, Any]) -> bool:
@@ -126,7 +128,7 @@ def connect_choosing_subprotocol(event: Event, context: Any) -> Any:
 def connect_posts_to_self(event: Event, context: Any) -> Any:
     """``$connect``: post to and get the connection being made; record what the API answered."""
     connection_id = event["requestContext"]["connectionId"]
-    client = _management()
+    client = _management(event)
     for op in ("post", "get"):
         try:
             if op == "post":
@@ -155,7 +157,7 @@ def manage(event: Event, context: Any) -> Any:
     """
     request = json.loads(event["body"])
     target = request.get("target") or event["requestContext"]["connectionId"]
-    client = _management()
+    client = _management(event)
     outcome: dict[str, Any]
     try:
         if request["op"] == "post":
@@ -220,3 +222,99 @@ def misbehave_or_pid(event: Event, context: Any) -> Any:
 def exit_process(event: Event, context: Any) -> Any:
     """Kill the worker process mid-invocation, as an out-of-memory kill would."""
     os._exit(3)
+
+
+# --- Lambda's execution model ---------------------------------------------------------------
+
+#: Per-request state kept in a module global, as careless (or caching) handlers do.
+CURRENT: str | None = None
+
+
+def global_state(event: Event, context: Any) -> Any:
+    """Keep the frame in a module global, wait, then post the global back to the sender.
+
+    With one invocation at a time per environment, the global is still this request's.
+    """
+    global CURRENT
+    CURRENT = event["body"]
+    time.sleep(float(os.environ.get("HOLD", "0.5")))
+    _management(event).post_to_connection(
+        ConnectionId=event["requestContext"]["connectionId"], Data=CURRENT.encode("utf-8")
+    )
+    return {"statusCode": 200}
+
+
+def report_environment(event: Event, context: Any) -> Any:
+    """Two-way: what the function sees of its environment and context."""
+    return {
+        "statusCode": 200,
+        "body": json.dumps(
+            {
+                "secret": os.environ.get("WSRELAY_SHELL_SECRET", "unset"),
+                "variables": sorted(os.environ),
+                "memory": context.memory_limit_in_mb,
+                "memory_variable": os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"),
+                "remaining_ms": context.get_remaining_time_in_millis(),
+                "function_name": context.function_name,
+                "arn": context.invoked_function_arn,
+                "handler": os.environ.get("_HANDLER"),
+                "tz": os.environ.get("TZ"),
+                "pid": os.getpid(),
+                "own": os.environ.get("OWN_SETTING"),
+            }
+        ),
+    }
+
+
+def late_post(event: Event, context: Any) -> Any:
+    """Sleep past the gateway's (shortened) integration timeout, then post "late" to the sender."""
+    time.sleep(float(os.environ.get("SLEEP", "2")))
+    _management(event).post_to_connection(
+        ConnectionId=event["requestContext"]["connectionId"], Data=b"late"
+    )
+    return {"statusCode": 200}
+
+
+def via_callback_url(event: Event, context: Any) -> Any:
+    """Post through ``CALLBACK_URL`` (an ``execute-api`` URL) with a session of its own."""
+    session = boto3.session.Session()
+    client = session.client("apigatewaymanagementapi", endpoint_url=os.environ["CALLBACK_URL"])
+    client.post_to_connection(
+        ConnectionId=event["requestContext"]["connectionId"],
+        Data=b"via " + os.environ["CALLBACK_URL"].encode(),
+    )
+    return {"statusCode": 200}
+
+
+def invoke_worker(event: Event, context: Any) -> Any:
+    """Invoke ``WORKER`` with the frame's ``type`` (Event or RequestResponse); post the outcome."""
+    request = json.loads(event["body"])
+    context_ = event["requestContext"]
+    payload = {
+        "connectionId": context_["connectionId"],
+        "callback": f"https://{context_['domainName']}/{context_['stage']}",
+        "say": request.get("say", "done"),
+    }
+    response = boto3.client("lambda").invoke(
+        FunctionName=os.environ["WORKER"],
+        InvocationType=request.get("type", "Event"),
+        Payload=json.dumps(payload).encode(),
+    )
+    outcome = {
+        "status": response["StatusCode"],
+        "error": response.get("FunctionError"),
+        "payload": json.loads(response["Payload"].read() or b"null"),
+    }
+    _management(event).post_to_connection(
+        ConnectionId=context_["connectionId"], Data=json.dumps({"invoked": outcome}).encode()
+    )
+    return {"statusCode": 200}
+
+
+def worker(event: Event, context: Any) -> Any:
+    """Invoked by another function: post ``say`` to the connection it names; return what it did."""
+    if event.get("say") == "fail":
+        raise ValueError("the worker was told to fail")
+    client = boto3.client("apigatewaymanagementapi", endpoint_url=event["callback"])
+    client.post_to_connection(ConnectionId=event["connectionId"], Data=event["say"].encode())
+    return {"posted": event["say"]}

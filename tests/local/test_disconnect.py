@@ -74,7 +74,9 @@ def test_client_close_code_and_reason_reach_disconnect(
     ws, connection_id = chat.chat(unique("closer"))
     ws.close(status=code, reason=reason.encode())
     assert disconnect_of(chat, connection_id) == (code, reason)
-    assert chat.gw.store().get(connection_id) is None
+    # The event is recorded before the handler deletes the row: wait for the delete.
+    store = chat.gw.store()
+    wait_for(lambda: store.get(connection_id) is None, f"the row of {connection_id} to be deleted")
 
 
 def test_close_without_a_code_is_1005(chat: Harness) -> None:

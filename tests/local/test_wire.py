@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wsrelay.local.wire import HEADER, FrameReader, encode
+from wsrelay.local.lambda_runtime.wire import HEADER, FrameReader, encode
 
 MESSAGES = st.lists(
     st.fixed_dictionaries(

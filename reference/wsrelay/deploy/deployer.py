@@ -18,6 +18,7 @@ and function and go with them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -53,6 +54,7 @@ from wsrelay.deploy.stack import (
 )
 from wsrelay.deploy.teardown import destroy, locate, status
 from wsrelay.handlers import TABLE_VARIABLE
+from wsrelay.local.lambda_runtime.code import zip_bytes_folder
 
 __all__ = ["Deployment", "deploy", "destroy", "status"]
 
@@ -253,6 +255,10 @@ class _Run:
 
     def function(self, role_arn: str, zip_bytes: bytes) -> str:
         n, lam = self.n, self.c.lambda_
+        # A copy by its SHA-256 (Lambda's CodeSha256), so that ``wsrelay serve --api-id``
+        # runs exactly the deployed package (``wsrelay.local.deployed``).
+        with contextlib.suppress(OSError, ValueError):
+            zip_bytes_folder(zip_bytes)
         with step(f"look up function {n.function}"):
             found = find_function(self.c, n)
         if found is not None and not found.owned:

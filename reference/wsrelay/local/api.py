@@ -11,8 +11,9 @@ integrations → Lambda functions → their ``Handler`` strings.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 __all__ = ["DEFAULT_HANDLER", "ApiDefinition", "Authorizer", "Function", "Route"]
@@ -23,12 +24,40 @@ CHAT_ROUTES = ("$connect", "$disconnect", "$default", "sendmessage", "joinroom")
 
 @dataclass(frozen=True)
 class Function:
-    """A Lambda function: what runs, with which environment, for how long at most."""
+    """A Lambda function: what runs, with which environment, for how long at most.
+
+    Attributes:
+        name: the function's name (``AWS_LAMBDA_FUNCTION_NAME``).
+        handler: its ``Handler`` setting, ``module.function``.
+        environment: its own environment variables (``Environment.Variables``).
+        timeout: its own timeout in seconds (Lambda's ``Timeout``). API Gateway stops
+            waiting after 29 s whatever this is; the function runs on to its own timeout.
+        memory_size: ``MemorySize`` in MB, reported by the context and the environment.
+        runtime: ``Runtime`` (``python3.12``); ``None`` means the local Python.
+        code_dir: the folder its code is in (``LAMBDA_TASK_ROOT``), first on its import
+            path; ``None`` runs it on the gateway's own import path (handlers of this
+            package, or of a test's or notebook's folder).
+        layers: folders added to the import path after ``code_dir`` (a layer's ``python/``).
+        reserved_concurrency: ``ReservedConcurrentExecutions``: at most this many
+            environments, and throttling past them, as Lambda does; ``None``: the
+            gateway's own limit.
+        logging: ``LoggingConfig`` (``ApplicationLogLevel``, ``LogFormat``, …).
+        logical_id: the template's logical id, when it came from a template.
+        requirements: the requirements file beside its code, named when an import fails.
+    """
 
     name: str
     handler: str
     environment: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 29.0
+    memory_size: int = 128
+    runtime: str | None = None
+    code_dir: Path | None = None
+    layers: tuple[Path, ...] = ()
+    reserved_concurrency: int | None = None
+    logging: Mapping[str, str] = field(default_factory=dict)
+    logical_id: str | None = None
+    requirements: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -75,12 +104,27 @@ class ApiDefinition:
         return cls(name="wsrelay-chat", routes=routes, functions={function.name: function})
 
     @classmethod
-    def from_apigatewayv2(cls, apigatewayv2: Any, lambda_client: Any, api_id: str) -> ApiDefinition:
+    def from_apigatewayv2(
+        cls,
+        apigatewayv2: Any,
+        lambda_client: Any,
+        api_id: str,
+        *,
+        code: Callable[[str, Mapping[str, Any]], Path | None] | None = None,
+    ) -> ApiDefinition:
         """Read a WebSocket API back from API Gateway v2 and Lambda (moto or AWS).
 
         Follows each route's ``Target`` (``integrations/{id}``) to its integration, the
-        integration's ``IntegrationUri`` to a Lambda function, and the function's
-        configuration to its ``Handler``, environment and timeout.
+        integration's ``IntegrationUri`` to a Lambda function, and the function
+        (``GetFunction``) to its handler, environment, timeout, memory size, runtime,
+        reserved concurrency and logging configuration. A route is two-way when it has a
+        ``$default`` route response (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-route-response.html);
+        where the route responses cannot be listed (moto does not implement it), a
+        ``RouteResponseSelectionExpression`` is taken as the sign instead.
+
+        Args:
+            code: (function name, ``GetFunction``'s answer) → the folder of the function's
+                deployed code; ``None`` runs handlers from the gateway's own import path.
 
         Raises:
             ValueError: a route has no target, or its integration does not call Lambda.
@@ -93,17 +137,23 @@ class ApiDefinition:
 
         def function_for(uri: str) -> str:
             arn = _function_arn(uri)
-            config = lambda_client.get_function_configuration(FunctionName=arn)
-            name = config["FunctionName"]
+            found = lambda_client.get_function(FunctionName=arn)
+            config = found["Configuration"]
+            name = str(config["FunctionName"])
             if name not in functions:
+                concurrency = found.get("Concurrency", {}).get("ReservedConcurrentExecutions")
                 functions[name] = Function(
                     name=name,
                     handler=config["Handler"],
                     environment=config.get("Environment", {}).get("Variables", {}),
-                    # API Gateway gives up after 29 s whatever the function's own timeout.
-                    timeout=min(float(config.get("Timeout", 3)), 29.0),
+                    timeout=float(config.get("Timeout", 3)),
+                    memory_size=int(config.get("MemorySize", 128)),
+                    runtime=config.get("Runtime"),
+                    code_dir=code(name, found) if code is not None else None,
+                    reserved_concurrency=concurrency,
+                    logging=config.get("LoggingConfig", {}),
                 )
-            return str(name)
+            return name
 
         routes: dict[str, Route] = {}
         for item in _all(apigatewayv2.get_routes, ApiId=api_id):
@@ -125,7 +175,7 @@ class ApiDefinition:
             routes[key] = Route(
                 key=key,
                 function=function_for(integration["IntegrationUri"]),
-                two_way=bool(item.get("RouteResponseSelectionExpression")),
+                two_way=_two_way(apigatewayv2, api_id, item),
                 authorizer=authorizer,
             )
         return cls(
@@ -135,6 +185,15 @@ class ApiDefinition:
             route_selection_expression=api.get("RouteSelectionExpression", "$request.body.action"),
             api_id=api_id,
         )
+
+
+def _two_way(apigatewayv2: Any, api_id: str, route: Mapping[str, Any]) -> bool:
+    """Whether the route has a ``$default`` route response (see ``from_apigatewayv2``)."""
+    try:
+        responses = _all(apigatewayv2.get_route_responses, ApiId=api_id, RouteId=route["RouteId"])
+    except Exception:  # moto: "The get_route_responses action has not been implemented"
+        return bool(route.get("RouteResponseSelectionExpression"))
+    return any(r.get("RouteResponseKey") == "$default" for r in responses)
 
 
 _LAMBDA_URI = re.compile(r"functions/(?P<arn>arn:[^/]+)/invocations")

@@ -12,9 +12,11 @@ The price: a request blocks the loop while moto runs it (about 0.7 ms for a ``Pu
 12 ms to read a room of 1,000). A Scan of a table of 100,000 rows would hold WebSocket
 traffic for its duration, as it would hold the GIL on a thread.
 
-Only DynamoDB is served: moto's all-services dispatcher would first work out, under a lock,
-which service each request is for. (Notebooks that need other services use
-``wsrelay.workbook.LocalAws``.)
+The DynamoDB the functions use is moto's DynamoDB application alone: moto's all-services
+dispatcher would first work out, under a lock, which service each request is for. A
+gateway that serves a template also serves :func:`moto_all_services_app` the same way, on
+a port of its own, for every other service its functions call (SQS, S3, SNS, …); moto's
+applications in one process share their data, so both see the same tables.
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
 from multidict import CIMultiDict
 
-__all__ = ["EmbeddedDynamoDB", "moto_dynamodb_app"]
+__all__ = ["EmbeddedDynamoDB", "moto_all_services_app", "moto_dynamodb_app"]
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -50,6 +52,14 @@ def moto_dynamodb_app() -> WsgiApp:
     app.debug = False
     app.config["PROPAGATE_EXCEPTIONS"] = True
     wsgi: WsgiApp = app
+    return wsgi
+
+
+def moto_all_services_app() -> WsgiApp:
+    """moto's application for every service, dispatched by host name or signature."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    wsgi: WsgiApp = DomainDispatcherApplication(create_backend_app)
     return wsgi
 
 
@@ -130,27 +140,49 @@ class EmbeddedDynamoDB:
         status, _, content = _call(self._app, environ)
         return status, json.loads(content or b"{}")
 
-    def create_table(self, table_name: str, *, region: str) -> None:
-        """Create the connections table (``wsrelay.store.TABLE_SCHEMA``, TTL on) if missing."""
+    def create_table(
+        self,
+        table_name: str,
+        *,
+        region: str,
+        params: Mapping[str, Any] | None = None,
+        ttl_attribute: str | None = None,
+    ) -> bool:
+        """Create a table if missing; return whether it was created.
+
+        Args:
+            table_name: its name.
+            region: the region it lives in.
+            params: ``CreateTable``'s request without ``TableName``; by default the
+                connections table (``wsrelay.store.TABLE_SCHEMA``, TTL on ``expiresAt``).
+            ttl_attribute: the TTL attribute to turn on (with ``params`` given).
+        """
         from wsrelay.store import TABLE_SCHEMA, TTL_ATTRIBUTE
 
-        status, answer = self.call(
-            "CreateTable", {"TableName": table_name, **TABLE_SCHEMA}, region=region
-        )
+        if params is None:
+            params, ttl_attribute = TABLE_SCHEMA, TTL_ATTRIBUTE
+        request = {**params, "TableName": table_name}
+        status, answer = self.call("CreateTable", request, region=region)
         if status >= 300:
             if "ResourceInUseException" in str(answer.get("__type")):
-                return
+                return False
             raise RuntimeError(f"the embedded moto refused CreateTable for {table_name}: {answer}")
-        status, answer = self.call(
-            "UpdateTimeToLive",
-            {
-                "TableName": table_name,
-                "TimeToLiveSpecification": {"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
-            },
-            region=region,
-        )
-        if status >= 300:
-            raise RuntimeError(f"the embedded moto refused UpdateTimeToLive: {answer}")
+        if ttl_attribute:
+            status, answer = self.call(
+                "UpdateTimeToLive",
+                {
+                    "TableName": table_name,
+                    "TimeToLiveSpecification": {"Enabled": True, "AttributeName": ttl_attribute},
+                },
+                region=region,
+            )
+            if status >= 300:
+                raise RuntimeError(f"the embedded moto refused UpdateTimeToLive: {answer}")
+        return True
+
+    def delete_table(self, table_name: str, *, region: str) -> None:
+        """Delete a table (and its rows); a missing one is fine."""
+        self.call("DeleteTable", {"TableName": table_name}, region=region)
 
 
 def _call(app: WsgiApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:

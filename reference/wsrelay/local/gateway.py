@@ -2,15 +2,19 @@
 
 ::
 
-    with LocalGateway(port=0) as gw:
+    with LocalGateway(port=0) as gw:          # the workbook's chat API
         gw.url              # ws://127.0.0.1:PORT/dev     for WebSocket clients
         gw.management_url   # http://127.0.0.1:PORT/dev   boto3's endpoint_url for @connections
         gw.dynamodb_endpoint
 
-By default it starts an embedded moto server on 127.0.0.1 for DynamoDB and creates the
-connections table; pass ``dynamodb_endpoint`` to use DynamoDB Local or AWS instead. The
-asyncio loop runs in a daemon thread, so a Jupyter kernel (which has its own loop) can start,
-stop and restart gateways freely.
+    with LocalGateway.from_template("template.yaml") as gw:   # any app, as its template says
+        gw.resources["ConnectionsTable"]   # the table's physical name
+        gw.endpoint_url                    # moto, for every other service
+
+By default it serves DynamoDB from an embedded moto on 127.0.0.1 and creates the tables;
+pass ``dynamodb_endpoint`` to use DynamoDB Local or AWS instead. The asyncio loop runs in a
+daemon thread, so a Jupyter kernel (which has its own loop) can start, stop and restart
+gateways freely.
 """
 
 from __future__ import annotations
@@ -20,34 +24,38 @@ import contextlib
 import os
 import re
 import threading
+from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
 from wsrelay.broadcast import DEFAULT_MAX_WORKERS
 from wsrelay.local.api import ApiDefinition
+from wsrelay.local.backends import LocalBackends
 from wsrelay.local.connections import DEFAULT_MAX_BACKLOG_BYTES
-from wsrelay.local.embedded_dynamodb import EmbeddedDynamoDB, moto_dynamodb_app
-from wsrelay.local.hosts import free_port, is_loopback
+from wsrelay.local.lambda_runtime.runtime import DEFAULT_MAX_ENVIRONMENTS
 from wsrelay.local.server import GatewayServer, Limits
-from wsrelay.store import ConnectionStore
+from wsrelay.local.templates.model import App, TableSpec
+from wsrelay.store import TABLE_SCHEMA, TTL_ATTRIBUTE, ConnectionStore
 
-__all__ = ["DEFAULT_TABLE", "LocalGateway"]
+__all__ = ["DEFAULT_ACCOUNT_ID", "DEFAULT_TABLE", "LocalGateway"]
 
 DEFAULT_TABLE = "wsrelay-connections"
+#: The account id of local ARNs: moto's own default, so ARNs agree with the embedded moto.
+DEFAULT_ACCOUNT_ID = "123456789012"
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 
-#: The tables of running gateways on an embedded moto server. moto servers in one process
+#: The tables of running gateways on an embedded moto. moto's applications in one process
 #: share their data, so two such gateways on one table would see each other's connections
 #: (and delete them as stale when their own @connections API answers 410).
 _EMBEDDED_TABLES: set[str] = set()
 
 
 class LocalGateway:
-    """A local API Gateway WebSocket API with warm local Lambda functions.
+    """A local API Gateway WebSocket API with its Lambda functions run as Lambda runs them.
 
     Args:
         host: the address to bind; loopback unless you mean to share it.
@@ -57,14 +65,21 @@ class LocalGateway:
         table_name: the connections table's name (``CONNECTIONS_TABLE`` of the default API).
         dynamodb_endpoint: a DynamoDB endpoint to use instead of the embedded moto server.
         region: the region the functions and clients see.
+        account_id: the account id in ARNs.
         idle_timeout, max_duration, integration_timeout: AWS's limits in seconds
             (10 minutes, 2 hours, 29 s); tests shorten them.
         max_backlog_bytes: frames held for a client that stopped reading before the
             gateway closes it with 1008 (4 MB; AWS documents no such limit).
         id_seed: seed the connection and request ids, for repeatable notebook outputs.
-        fast_path: answer handlers' ``@connections`` calls without HTTP (see
-            ``wsrelay.local.worker``); ``False`` sends them over HTTP like any client.
+        fast_path: answer functions' ``@connections`` calls without HTTP (see
+            ``wsrelay.local.lambda_runtime.aws_hooks``); ``False`` sends them over HTTP.
         create_table: create the connections table if it does not exist.
+        all_services: serve every other AWS service the functions call with moto
+            (``endpoint_url``); on for :meth:`from_template`.
+        services_endpoint: send the functions' calls to every other AWS service there
+            instead (a moto server); :meth:`from_deployed` uses the deployment's.
+        max_environments: execution environments per function at most (a function's
+            ``ReservedConcurrentExecutions`` may lower it); more requests wait for one.
     """
 
     def __init__(
@@ -77,6 +92,7 @@ class LocalGateway:
         table_name: str = DEFAULT_TABLE,
         dynamodb_endpoint: str | None = None,
         region: str = "us-east-1",
+        account_id: str = DEFAULT_ACCOUNT_ID,
         idle_timeout: float = 600.0,
         max_duration: float = 7200.0,
         integration_timeout: float = 29.0,
@@ -84,6 +100,9 @@ class LocalGateway:
         id_seed: int | None = None,
         fast_path: bool = True,
         create_table: bool = True,
+        all_services: bool = False,
+        services_endpoint: str | None = None,
+        max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
     ) -> None:
         if not _TABLE_NAME.fullmatch(table_name):
             # The embedded moto accepts any name; DynamoDB does not.
@@ -95,20 +114,110 @@ class LocalGateway:
         self.host = host
         self.stage = stage
         self.region = region
+        self.account_id = account_id
         self.table_name = table_name
         self.api = api if api is not None else ApiDefinition.default(table_name)
+        #: The app this gateway serves, when it came from a template (:meth:`from_template`).
+        self.app: App | None = None
         self._requested_port = port
-        self._dynamodb_endpoint = dynamodb_endpoint
+        self._requested_dynamodb = dynamodb_endpoint
         self._create_table = create_table
+        self._all_services = all_services
+        self._services_endpoint = services_endpoint
+        self._max_environments = max_environments
         self._limits = Limits(idle_timeout, max_duration, integration_timeout, max_backlog_bytes)
         self._id_seed = id_seed
         self._fast_path = fast_path
-        self._moto: EmbeddedDynamoDB | None = None
-        self._embedded = False
-        self._credentials: tuple[str | None, str | None] = (None, None)
+        self._backends: LocalBackends | None = None
+        self._claimed: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: GatewayServer | None = None
+
+    @classmethod
+    def from_template(
+        cls,
+        path: str | Path,
+        parameters: Mapping[str, str] | None = None,
+        *,
+        stack_name: str = "local",
+        code: Mapping[str, str | Path] | None = None,
+        api_logical_id: str | None = None,
+        stage: str | None = None,
+        **options: Any,
+    ) -> LocalGateway:
+        """A gateway serving the app a SAM or CloudFormation template defines.
+
+        The template's WebSocket API, its functions (their code, handler, environment,
+        timeout, memory, concurrency), tables and queues, topics and buckets are served
+        as AWS would run them (``wsrelay.local.templates``); every other AWS service the
+        functions call is served by moto (``endpoint_url``).
+
+        Args:
+            path: the template (YAML or JSON).
+            parameters: values for the template's ``Parameters``.
+            stack_name: ``AWS::StackName``, and the prefix of generated names.
+            code: logical id → local folder or .zip, for functions whose code is in S3.
+            api_logical_id: which WebSocket API to serve, when the template has several.
+            stage: which stage to serve (default: the template's).
+            options: as for :class:`LocalGateway` (``port``, ``host``, ``region``, …).
+
+        Raises:
+            wsrelay.local.templates.TemplateError: the template cannot be served as AWS
+                would run it; the message names the resource and what to do.
+        """
+        from wsrelay.local.templates import load_app
+
+        options.setdefault("all_services", True)
+        app = load_app(
+            path,
+            parameters=parameters,
+            stack_name=stack_name,
+            region=options.get("region", "us-east-1"),
+            account_id=options.get("account_id", DEFAULT_ACCOUNT_ID),
+            stage=stage,
+            code=code,
+            api=api_logical_id,
+        )
+        gateway = cls(stage=app.stage, api=app.api, create_table=False, **options)
+        gateway.app = app
+        return gateway
+
+    @classmethod
+    def from_deployed(
+        cls,
+        api_id: str,
+        endpoint_url: str,
+        *,
+        code: Mapping[str, str | Path] | None = None,
+        stage: str | None = None,
+        **options: Any,
+    ) -> LocalGateway:
+        """A gateway serving an API already created in API Gateway v2, with its deployed code.
+
+        Each function runs the package Lambda holds for it, found by its ``CodeSha256``
+        (``wsrelay.local.deployed``), not whatever package is installed here.
+
+        Args:
+            api_id: the API's id.
+            endpoint_url: the API Gateway v2 and Lambda endpoint (a moto server, or AWS's);
+                the functions' DynamoDB and other services are there too.
+            code: function name → its deployed zip (or folder), where it is not cached here.
+            stage: which stage to serve (default: the API's first).
+            options: as for :class:`LocalGateway`.
+
+        Raises:
+            wsrelay.local.deployed.DeployedCodeError: a function's code is not available.
+        """
+        from wsrelay.local.deployed import deployed_api, stage_of
+
+        region = options.get("region", "us-east-1")
+        api = deployed_api(api_id, endpoint_url, region=region, code=code)
+        served = stage_of(api_id, endpoint_url, region=region, stage=stage)
+        # The functions' tables and other services are the deployment's own.
+        options.setdefault("dynamodb_endpoint", endpoint_url)
+        options.setdefault("services_endpoint", endpoint_url)
+        return cls(stage=served, api=api, create_table=False, **options)
 
     # --- addresses ------------------------------------------------------------------------
 
@@ -138,8 +247,56 @@ class LocalGateway:
     def dynamodb_endpoint(self) -> str:
         """The DynamoDB endpoint the functions use."""
         self._require_started()
-        assert self._dynamodb_endpoint is not None
-        return self._dynamodb_endpoint
+        assert self._backends is not None
+        return self._backends.dynamodb_endpoint
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The moto endpoint of every other AWS service, when one runs (``all_services``)."""
+        self._require_started()
+        assert self._backends is not None
+        return self._backends.endpoint_url
+
+    @property
+    def lambda_endpoint(self) -> str:
+        """``http://HOST:PORT``: Lambda's ``Invoke`` for this gateway's functions."""
+        self._require_started()
+        assert self._server is not None
+        return self._server.base_url
+
+    @property
+    def resources(self) -> dict[str, str]:
+        """Template logical id → physical name or id.
+
+        Without a template: ``ConnectionsTable``, ``ChatFunction`` and ``ChatApi`` for the
+        workbook's chat API; for any other API, each function's name (to itself) and
+        ``Api`` (its id).
+        """
+        if self.app is not None:
+            return dict(self.app.resources)
+        if self.api.name == ApiDefinition.default(self.table_name).name:
+            function = next(iter(self.api.functions.values()))
+            return {
+                "ConnectionsTable": self.table_name,
+                "ChatFunction": function.name,
+                "ChatApi": self.api.api_id,
+            }
+        return {**{name: name for name in self.api.functions}, "Api": self.api.api_id}
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        """The template's resolved ``Outputs``, the API's AWS URLs turned into this gateway's."""
+        if self.app is None:
+            return {}
+        return {name: self.localize(value) for name, value in self.app.outputs.items()}
+
+    def localize(self, text: str) -> str:
+        """Turn the API's AWS URLs in ``text`` (``wss://{id}.execute-api…``) into local ones."""
+        host = f"{self.api.api_id}.execute-api.{self.region}.amazonaws.com"
+        local = f"{self.host}:{self.port}"
+        return text.replace(f"wss://{host}", f"ws://{local}").replace(
+            f"https://{host}", f"http://{local}"
+        )
 
     @property
     def running(self) -> bool:
@@ -152,12 +309,14 @@ class LocalGateway:
     # --- clients for notebooks and tests ------------------------------------------------------
 
     def dynamodb_client(self) -> Any:
-        """A boto3 DynamoDB client for the gateway's table's endpoint.
+        """A boto3 DynamoDB client for the functions' DynamoDB.
 
         With the embedded moto server it carries placeholder credentials, so it works on a
-        machine that has none; otherwise boto3's usual credential chain applies.
+        machine that has none; otherwise the credentials the gateway chose at start.
         """
-        return self._dynamodb(self.dynamodb_endpoint)
+        self._require_started()
+        assert self._backends is not None
+        return self._backends.client("dynamodb")
 
     def management_client(self) -> Any:
         """A boto3 ``apigatewaymanagementapi`` client for this gateway's ``@connections`` API.
@@ -174,33 +333,9 @@ class LocalGateway:
             config=Config(max_pool_connections=DEFAULT_MAX_WORKERS),
         )
 
-    def _dynamodb(self, endpoint: str) -> Any:
-        key, secret = self._credentials
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=endpoint,
-            region_name=self.region,
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
-        )
-
-    def _choose_credentials(self, endpoint: str) -> tuple[str | None, str | None]:
-        """Credentials for the gateway's own DynamoDB clients, decided once at start.
-
-        Placeholders for a DynamoDB on this machine (embedded moto, a moto server, DynamoDB
-        Local: none checks them) when boto3's chain finds none; boto3's chain otherwise, so
-        a real endpoint gets real credentials.
-        """
-        if self._embedded:
-            return ("local", "local")
-        host = urlsplit(endpoint).hostname or ""
-        if is_loopback(host) and boto3.Session().get_credentials() is None:
-            return ("local", "local")
-        return (None, None)
-
     def store(self) -> ConnectionStore:
         """A :class:`ConnectionStore` on the gateway's table."""
-        return ConnectionStore(self._dynamodb(self.dynamodb_endpoint), self.table_name)
+        return ConnectionStore(self.dynamodb_client(), self.table_name)
 
     def connection_ids(self) -> list[str]:
         """The ids of the connections open right now, sorted."""
@@ -211,98 +346,106 @@ class LocalGateway:
     # --- life cycle -----------------------------------------------------------------------
 
     def start(self) -> LocalGateway:
-        """Start moto (unless an endpoint was given), the table, the server and its workers.
+        """Start the backends, create the tables, then the server and its environments.
 
-        The worker processes boot (Python, boto3, the handler's module) while moto is
-        imported and the table is created in this thread, so a start costs the slower of
-        the two.
+        The first environment of each function boots (Python, boto3, the handler's module)
+        while moto is imported and the tables are created in this thread, so a start
+        costs the slower of the two.
         """
         if self._server is not None:
             return self
         os.environ.setdefault("AWS_DEFAULT_REGION", self.region)
-        moto_port = None
-        if self._dynamodb_endpoint is None:
-            if self.table_name in _EMBEDDED_TABLES:
-                raise RuntimeError(
-                    f"another LocalGateway in this process uses the table {self.table_name!r} "
-                    "on its embedded moto server, and moto servers in one process share their "
-                    "data: stop that gateway first, or give this one another table_name"
-                )
-            # moto's port is chosen now so the workers can be told it before moto is up.
-            moto_port = free_port()
-            self._dynamodb_endpoint = f"http://127.0.0.1:{moto_port}"
-            self._embedded = True
-        self._credentials = key, secret = self._choose_credentials(self._dynamodb_endpoint)
-        # The workers get the same placeholders; otherwise boto3's own chain, as in Lambda.
-        credentials = (
-            {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
-            if key is not None and secret is not None
-            else {}
+        backends = LocalBackends(
+            self.region,
+            self._requested_dynamodb,
+            all_services=self._all_services,
+            services_endpoint=self._services_endpoint,
         )
+        tables = self._tables()
+        if backends.embedded:
+            self._claim(table.name for table in tables)
         server = GatewayServer(
             self.api,
             host=self.host,
             port=self._requested_port,
             stage=self.stage,
             region=self.region,
-            extra_environment={"AWS_ENDPOINT_URL_DYNAMODB": self._dynamodb_endpoint, **credentials},
+            account_id=self.account_id,
+            credentials=backends.credentials,
+            services=backends.services,
             limits=self._limits,
             id_seed=self._id_seed,
             fast_path=self._fast_path,
+            max_environments=self._max_environments,
         )
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="wsrelay-gateway", daemon=True)
         thread.start()
         started = asyncio.run_coroutine_threadsafe(server.start(), loop)
-        moto: EmbeddedDynamoDB | None = None
         try:
-            if moto_port is not None:
-                moto = EmbeddedDynamoDB(moto_dynamodb_app())
-                asyncio.run_coroutine_threadsafe(moto.start("127.0.0.1", moto_port), loop).result(
-                    timeout=30
-                )
-            if self._create_table and moto is not None:
-                moto.create_table(self.table_name, region=self.region)
-            elif self._create_table:
-                ConnectionStore(
-                    self._dynamodb(self._dynamodb_endpoint), self.table_name
-                ).create_table()
+            asyncio.run_coroutine_threadsafe(backends.start(), loop).result(timeout=30)
+            backends.create_tables(tables)
+            if self.app is not None:
+                backends.create_service_resources(self.app.service_resources)
             started.result(timeout=60)
         except BaseException:
             with contextlib.suppress(Exception):
-                # Let the workers finish booting, so stop() finds every one to close.
+                # Let the environments finish booting, so stop() finds every one to close.
                 started.result(timeout=60)
-            self._shut_down(loop, thread, server, moto)
-            self._release_embedded()
+            self._shut_down(loop, thread, server, backends)
+            self._release()
             raise
-        self._loop, self._thread, self._server, self._moto = loop, thread, server, moto
-        if self._embedded:
-            _EMBEDDED_TABLES.add(self.table_name)
+        self._loop, self._thread, self._server, self._backends = loop, thread, server, backends
         return self
 
+    def _tables(self) -> list[TableSpec]:
+        """The tables to create: the app's, or the chat's connections table."""
+        if self.app is not None:
+            return list(self.app.tables)
+        if not self._create_table:
+            return []
+        return [TableSpec("ConnectionsTable", self.table_name, TABLE_SCHEMA, TTL_ATTRIBUTE)]
+
+    def _claim(self, names: Any) -> None:
+        names = list(names)
+        taken = sorted(set(names) & _EMBEDDED_TABLES)
+        if taken:
+            raise RuntimeError(
+                f"another LocalGateway in this process uses the table {taken[0]!r} on its "
+                "embedded moto server, and moto servers in one process share their data: "
+                "stop that gateway first, or give this one another table_name"
+            )
+        _EMBEDDED_TABLES.update(names)
+        self._claimed = names
+
     def stop(self) -> None:
-        """Close every connection, stop the workers, the server and moto. Safe to call twice."""
-        server, loop, thread, moto = self._server, self._loop, self._thread, self._moto
-        self._server = self._loop = self._thread = self._moto = None
+        """Close every connection, stop the environments, the server and moto. Safe to call twice."""
+        server, loop, thread, backends = self._server, self._loop, self._thread, self._backends
+        self._server = self._loop = self._thread = None
         if server is not None and loop is not None and thread is not None:
-            self._shut_down(loop, thread, server, moto)
-        self._release_embedded()
+            self._shut_down(loop, thread, server, backends, remove_app=self.app is not None)
+        self._release()
 
     @staticmethod
     def _shut_down(
         loop: asyncio.AbstractEventLoop,
         thread: threading.Thread,
         server: GatewayServer,
-        moto: EmbeddedDynamoDB | None,
+        backends: LocalBackends | None,
+        *,
+        remove_app: bool = False,
     ) -> None:
-        """Stop the server (its connections and workers), then moto, then the loop."""
+        """Stop the server (its connections and environments), the app's data, moto, the loop."""
 
         async def stop_all() -> None:
             try:
                 await server.stop()
             finally:
-                if moto is not None:
-                    await moto.stop()
+                if backends is not None:
+                    if remove_app:
+                        # Through the loop's own servers: run it in a thread, not on the loop.
+                        await asyncio.to_thread(backends.remove_app)
+                    await backends.stop()
 
         try:
             asyncio.run_coroutine_threadsafe(stop_all(), loop).result(timeout=30)
@@ -312,11 +455,9 @@ class LocalGateway:
             if not thread.is_alive():
                 loop.close()
 
-    def _release_embedded(self) -> None:
-        if self._embedded:
-            _EMBEDDED_TABLES.discard(self.table_name)
-            self._dynamodb_endpoint = None
-            self._embedded = False
+    def _release(self) -> None:
+        _EMBEDDED_TABLES.difference_update(self._claimed)
+        self._claimed = []
 
     def __enter__(self) -> LocalGateway:
         return self.start()

@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from wsrelay.local.runtime import Invocation
+from wsrelay.local.lambda_runtime.environments import Invocation
 
 __all__ = [
     "HOP_BY_HOP",

@@ -32,7 +32,13 @@ from wsrelay.local.api import ApiDefinition, Authorizer
 from wsrelay.local.authorizer import authorizer_event, decide, identity_sources_present, method_arn
 from wsrelay.local.connections import DEFAULT_MAX_BACKLOG_BYTES, Connection, ConnectionRegistry
 from wsrelay.local.frames import LimitedWebSocketResponse
-from wsrelay.local.runtime import FunctionRuntime, Invocation
+from wsrelay.local.lambda_runtime.environments import RuntimeApi
+from wsrelay.local.lambda_runtime.invoke_api import LambdaInvokeApi
+from wsrelay.local.lambda_runtime.runtime import (
+    DEFAULT_MAX_ENVIRONMENTS,
+    FunctionRuntime,
+    Invocation,
+)
 
 __all__ = ["GatewayServer", "Limits"]
 
@@ -55,7 +61,22 @@ class Limits:
 
 
 class GatewayServer:
-    """Serve ``api`` on ``host:port`` with functions run by warm local Lambda workers."""
+    """Serve ``api`` on ``host:port`` with its functions run in local execution environments.
+
+    Args:
+        api: the routes and the functions behind them.
+        host, port, stage, region: where and as what it serves.
+        account_id: the account id of ARNs (``AWS::AccountId``).
+        credentials: the execution role's credentials every function gets, as
+            environment variables (placeholders when every backend is local).
+        services: botocore service name → the local endpoint its calls go to
+            (``dynamodb``, and ``*`` for the all-services moto when one runs); see
+            ``wsrelay.local.lambda_runtime.aws_hooks``.
+        limits: timeouts and the slow-client backlog.
+        id_seed: seed for connection and request ids (repeatable notebook outputs).
+        fast_path: answer functions' ``@connections`` calls over their channel.
+        max_environments: execution environments per function, at most.
+    """
 
     def __init__(
         self,
@@ -65,21 +86,28 @@ class GatewayServer:
         port: int,
         stage: str,
         region: str,
-        extra_environment: Mapping[str, str],
+        account_id: str,
+        credentials: Mapping[str, str],
+        services: Mapping[str, str],
         limits: Limits,
         id_seed: int | None = None,
         fast_path: bool = True,
+        max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
     ) -> None:
         self.api = api
         self.host = host
         self.port = port
         self.stage = stage
         self.region = region
+        self.account_id = account_id
         self.limits = limits
         self.fast_path = fast_path
-        self.extra_environment = dict(extra_environment)
+        self.credentials = dict(credentials)
+        self.services = dict(services)
+        self.max_environments = max_environments
         self.registry = ConnectionRegistry(max_backlog_bytes=limits.max_backlog_bytes)
         self.runtimes: dict[str, FunctionRuntime] = {}
+        self.runtime_api = RuntimeApi()
         self._rng = random.Random(id_seed)
         # Its own generator, so seeded connection and request ids stay what they were.
         self._trace_rng = random.Random(None if id_seed is None else id_seed + 1)
@@ -89,16 +117,31 @@ class GatewayServer:
     # --- life cycle ---------------------------------------------------------------------
 
     @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT`` as this machine reaches it (loopback for a wildcard bind)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
     def management_url(self) -> str:
-        return f"http://{self.host}:{self.port}/{self.stage}"
+        return f"{self.base_url}/{self.stage}"
+
+    @property
+    def api_host(self) -> str:
+        """The API's host name on AWS, which functions may post to: ``{id}.execute-api.…``."""
+        return f"{self.api.api_id}.execute-api.{self.region}.amazonaws.com"
+
+    def function_arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
 
     async def start(self) -> None:
-        """Listen, then start one warm worker per function (they need the port)."""
-        app = web.Application()
+        """Listen, then start one warm environment per routed function (they need the port)."""
+        app = web.Application(client_max_size=8 * 2**20)
         app.router.add_get(f"/{self.stage}", self._websocket)
         app.router.add_route(
             "*", f"/{self.stage}/@connections/{{connection_id}}", self.registry.http_handler
         )
+        LambdaInvokeApi(self.runtimes, self.function_arn, self.new_id).add_routes(app)
         if (STATIC / "index.html").exists():
             app.router.add_get("/", self._index)
             app.router.add_static("/static/", STATIC)
@@ -107,21 +150,37 @@ class GatewayServer:
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
-        environment = {
-            **self.extra_environment,
-            "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": self.management_url,
+        await self.runtime_api.start()
+        base_config = {
+            "account_id": self.account_id,
+            "fast_path": self.fast_path,
+            "routes": {
+                "gateway_base": self.base_url,
+                "gateway_hosts": self._gateway_hosts(),
+                "services": {**self.services, "lambda": self.base_url},
+            },
         }
-        first_handler = {f.name: f.handler for f in self.api.functions.values()}
         for function in self.api.functions.values():
             self.runtimes[function.name] = FunctionRuntime(
-                function.name,
-                {**environment, **function.environment},
+                function,
+                api=self.runtime_api,
                 manage=self.registry.manage,
-                fast_path_url=self.management_url if self.fast_path else None,
+                base_config=base_config,
                 region=self.region,
-                preload=first_handler[function.name],
+                credentials=self.credentials,
+                max_environments=self.max_environments,
             )
-        await asyncio.gather(*(runtime.start() for runtime in self.runtimes.values()))
+        routed = {route.function for route in self.api.routes.values()}
+        routed |= {r.authorizer.function for r in self.api.routes.values() if r.authorizer}
+        await asyncio.gather(*(self.runtimes[name].start() for name in sorted(routed)))
+
+    def _gateway_hosts(self) -> list[str]:
+        """The names functions may reach this gateway by before any client has connected."""
+        port = self.port
+        names = [f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", self.api_host]
+        if self.host not in ("0.0.0.0", "::", ""):
+            names.append(f"{self.host}:{port}")
+        return names
 
     async def stop(self) -> None:
         """Close every connection (1001, with ``$disconnect``), then the workers."""
@@ -141,6 +200,7 @@ class GatewayServer:
         if self._runner is not None:
             await self._runner.cleanup()
         await asyncio.gather(*(r.stop() for r in self.runtimes.values()), return_exceptions=True)
+        await self.runtime_api.stop()
 
     def _announce(self, connection_id: str, *, is_open: bool) -> None:
         for runtime in self.runtimes.values():
@@ -150,6 +210,11 @@ class GatewayServer:
                 runtime.live.discard(connection_id)
             runtime.announce(connection_id, is_open=is_open)
 
+    def _announce_host(self, host: str) -> None:
+        """Tell the functions a name clients reach the gateway by (an event's ``domainName``)."""
+        for runtime in self.runtimes.values():
+            runtime.announce_host(host)
+
     # --- invoking functions -------------------------------------------------------------
 
     def new_id(self) -> str:
@@ -158,13 +223,13 @@ class GatewayServer:
     async def invoke(
         self, function_name: str, event: dict[str, Any], *, route: str, connection_id: str
     ) -> Invocation:
-        """Invoke a function and log a REPORT-like line for it."""
+        """Invoke a function as API Gateway does (waiting 29 s at most); log a REPORT line."""
         runtime = self.runtimes[function_name]
-        handler = self.api.functions[function_name].handler
-        timeout = min(self.api.functions[function_name].timeout, self.limits.integration_timeout)
         request_id = event.get("requestContext", {}).get("requestId", "") or self.new_id()
         started = time.perf_counter()
-        result = await runtime.invoke(handler, event, request_id=request_id, timeout=timeout)
+        result = await runtime.invoke(
+            event, request_id=request_id, wait=self.limits.integration_timeout
+        )
         elapsed = (time.perf_counter() - started) * 1000
         status = proxy.status_of(result)
         logger.info(
@@ -213,6 +278,8 @@ class GatewayServer:
                 status=426,
                 headers={"Upgrade": "websocket"},
             )
+        # Before any function runs: the event's domainName must already name this gateway.
+        self._announce_host(request.host)
         connection_id = self.new_id()
         connected_at = int(time.time() * 1000)
         peer = request.remote or "127.0.0.1"

@@ -1,0 +1,283 @@
+"""How a function's AWS calls reach the local stack, whatever endpoint or session it uses.
+
+A handler builds its clients as it would on AWS: ``boto3.client("dynamodb")``, a
+management client on ``https://{domainName}/{stage}`` from the event, one on
+``https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`` passed in through its
+environment, a ``boto3.session.Session()`` of its own. Every one of those calls must land
+on the local stack and none may leave the machine. So, in the function's environment:
+
+- a call to an AWS host (``*.amazonaws.com``) of DynamoDB goes to the gateway's DynamoDB,
+  of Lambda to the gateway's local Lambda (``Invoke``), of any other service to the
+  all-services moto server if one runs, and otherwise fails with
+  :class:`LocalEndpointMissing`, naming the service;
+- a ``@connections`` call to this gateway, by any of its names (the host clients connect
+  to, the API's ``execute-api`` host), goes to the gateway; on the fast path it is
+  answered over the environment's channel without HTTP (see :func:`fast_path_answer`);
+  a ``@connections`` call to another API's AWS host is refused as AWS would refuse a
+  call without permission (403 ``ForbiddenException``);
+- calls to any other endpoint (a DynamoDB Local the function is configured for, another
+  local server) go where they were sent.
+
+How the rule reaches every session: botocore gives each new session the handlers listed in
+``botocore.handlers.BUILTIN_HANDLERS``, so one more entry there is registered on every
+client of every session made afterwards. The entry listens to ``before-call``, which
+botocore emits once it has validated and serialized a call and resolved its endpoint, and
+before it signs and sends it: rewriting ``params["url"]`` sends the request elsewhere, and
+returning ``(http_response, parsed)`` answers it (botocore still raises the modelled
+error from the parsed answer). ``BUILTIN_HANDLERS`` is not documented API: this module is
+the one place that relies on it, it checks the botocore version it was proven on, and
+``tests/local/test_aws_hooks.py`` is the canary that fails in one readable place if it moves.
+
+This module runs inside a function's environment, loaded by path by ``bootstrap.py``: it
+imports nothing of ``wsrelay`` (the function's own code may ship a package of that name)
+and only botocore of the third-party libraries, lazily.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+__all__ = [
+    "PROVEN_BOTOCORE",
+    "LocalEndpointMissing",
+    "Routes",
+    "install",
+    "is_aws_host",
+    "route_request",
+]
+
+logger = logging.getLogger("wsrelay.runtime")
+
+#: botocore releases this module was proven on (``BUILTIN_HANDLERS``, ``before-call``'s
+#: arguments). Outside the range it still installs, and says so once.
+PROVEN_BOTOCORE = ((1, 40), (1, 45))
+
+#: Host suffixes of AWS's public endpoints (commercial, China, the dual-stack ``api.aws``).
+AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+
+#: PostToConnection's limit (``Data`` up to 131,072 bytes; botocore model
+#: ``apigatewaymanagementapi``); a larger post takes the round trip and gets the
+#: gateway's own 413.
+MAX_POST_BYTES = 131_072
+
+_OPERATIONS = {"PostToConnection": "post", "GetConnection": "get", "DeleteConnection": "delete"}
+_OK_HEADERS = {"x-amzn-RequestId": "local"}
+
+
+class LocalEndpointMissing(Exception):
+    """A function called an AWS service that this local stack does not run."""
+
+
+class Channel(Protocol):
+    """The environment's channel to the gateway (``bootstrap._Channel``)."""
+
+    live: set[str]
+
+    def send(self, message: dict[str, Any]) -> None: ...
+
+    def call(self, message: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class Routes:
+    """Where a function's AWS calls go, as the gateway configured its environment.
+
+    Args:
+        gateway_base: the gateway's own ``http://HOST:PORT``.
+        gateway_hosts: every host (``host[:port]``) that names this gateway: the address
+            clients connect to and the API's ``{apiId}.execute-api.{region}.amazonaws.com``.
+        services: service name (botocore's, e.g. ``dynamodb``) → local ``http://`` endpoint;
+            ``"*"`` for every other service (the all-services moto), if one runs.
+    """
+
+    def __init__(
+        self, gateway_base: str, gateway_hosts: list[str], services: Mapping[str, str]
+    ) -> None:
+        self.gateway_base = gateway_base.rstrip("/")
+        self.gateway_hosts = {_strip_default_port(h.lower()) for h in gateway_hosts}
+        self.services = dict(services)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Routes:
+        return cls(config["gateway_base"], list(config["gateway_hosts"]), config["services"])
+
+    def learn_host(self, host: str) -> None:
+        """Add a name clients reached the gateway by (an event's ``domainName``).
+
+        Behind a proxy (JupyterHub, Codespaces, a workshop's LAN address) clients reach the
+        gateway by names it cannot know in advance; it announces each one it sees.
+        """
+        self.gateway_hosts.add(_strip_default_port(host.lower()))
+
+    def names_gateway(self, netloc: str) -> bool:
+        return _strip_default_port(netloc.lower()) in self.gateway_hosts
+
+
+def is_aws_host(host: str) -> bool:
+    """Whether ``host`` (no port) is one of AWS's public endpoints."""
+    host = host.lower().rstrip(".")
+    return host.endswith(AWS_HOST_SUFFIXES)
+
+
+def route_request(service: str, url: str, routes: Routes) -> str | None:
+    """The URL a call of ``service`` to ``url`` must go to instead, or ``None`` to leave it.
+
+    Raises:
+        LocalEndpointMissing: ``url`` is an AWS endpoint of a service with no local stand-in.
+    """
+    parts = urlsplit(url)
+    if service == "apigatewaymanagementapi" and routes.names_gateway(parts.netloc):
+        return _rebase(routes.gateway_base, parts.path, parts.query)
+    if not is_aws_host(parts.hostname or ""):
+        return None
+    if service == "apigatewaymanagementapi":
+        return None  # another API on AWS: answered 403 by the hook, never sent
+    target = routes.services.get(service) or routes.services.get("*")
+    if not target:
+        raise LocalEndpointMissing(
+            f"this function called {service} at {parts.scheme}://{parts.netloc}, and the local "
+            f"gateway runs no {service}: serve the app from its template (wsrelay serve "
+            "--template), which starts a moto server for every other AWS service, or set "
+            f"AWS_ENDPOINT_URL_{service.upper()} in the function's environment. No call "
+            "leaves this machine."
+        )
+    path = parts.path
+    if service == "s3":
+        path = _path_style(parts.hostname or "", path)
+    return _rebase(target, path, parts.query)
+
+
+def install(routes: Routes, channel: Channel | None, *, fast_path: bool) -> None:
+    """Route every botocore session's calls made from now on (see the module docstring)."""
+    import botocore
+    from botocore import handlers
+
+    version = tuple(int(p) for p in botocore.__version__.split(".")[:2])
+    low, high = PROVEN_BOTOCORE
+    if not low <= version < high:
+        logger.warning(
+            "wsrelay routes AWS calls through botocore.handlers.BUILTIN_HANDLERS, proven on "
+            "botocore %s.x to %s.x; this is %s: if calls stop reaching the local gateway, "
+            "pin botocore to the proven range",
+            ".".join(map(str, low)),
+            f"{high[0]}.{high[1] - 1}",
+            botocore.__version__,
+        )
+    hook = _make_hook(routes, channel if fast_path else None)
+    handlers.BUILTIN_HANDLERS.append(("before-call", hook))
+
+
+def _make_hook(routes: Routes, channel: Channel | None) -> Callable[..., Any]:
+    def before_call(model: Any, params: dict[str, Any], **_: Any) -> Any:
+        service = model.service_model.service_name
+        url = params.get("url", "")
+        local = route_request(service, url, routes)
+        if service != "apigatewaymanagementapi":
+            if local is not None:
+                params["url"] = local
+            return None
+        if local is None:
+            if is_aws_host(urlsplit(url).hostname or ""):
+                return _forbidden(url)
+            return None
+        params["url"] = local
+        if channel is not None:
+            return fast_path_answer(channel, model.name, params)
+        return None
+
+    return before_call
+
+
+def fast_path_answer(channel: Channel, operation: str, params: dict[str, Any]) -> Any:
+    """Answer a ``@connections`` call to this gateway over the channel instead of HTTP.
+
+    A post to a connection the gateway has announced open is only queued: the gateway will
+    write the frame, so the answer is 200 at once. Any other call (an id not known open, a
+    get, a delete) waits for the gateway's own answer, so a 410 is never invented.
+    """
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    op = _OPERATIONS.get(operation)
+    if op is None:
+        return None
+    url = params["url"]
+    marker = "/@connections/"
+    connection_id = unquote(url[url.index(marker) + len(marker) :].split("?", 1)[0])
+    body = params.get("body") or b""
+    data = body if isinstance(body, bytes) else str(body).encode("utf-8")
+    if op == "post" and connection_id in channel.live and len(data) <= MAX_POST_BYTES:
+        channel.send({"t": "post", "connection_id": connection_id, "data": data})
+        parsed = {"ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": dict(_OK_HEADERS)}}
+        return AWSResponse(url, 200, HTTPHeaders.from_dict(_OK_HEADERS), None), parsed
+    reply = channel.call({"t": "manage", "op": op, "connection_id": connection_id, "data": data})
+    status: int = reply["status"]
+    content: dict[str, Any] = reply["body"] or {}
+    headers = dict(_OK_HEADERS)
+    if status >= 300:
+        headers["x-amzn-ErrorType"] = content.get("__type", "")
+        parsed = {
+            "Error": {"Code": content.get("__type", ""), "Message": content.get("message", "")},
+            "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers},
+        }
+    else:
+        parsed = {"ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers}}
+        if op == "get":
+            parsed.update(_parse_get_connection(content))
+    return AWSResponse(url, status, HTTPHeaders.from_dict(headers), None), parsed
+
+
+def _forbidden(url: str) -> Any:
+    """403 ``ForbiddenException`` for a ``@connections`` call to another API on AWS."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    host = urlsplit(url).netloc
+    message = (
+        f"this local gateway does not serve the API at {host}, and no call leaves this "
+        "machine: post to the endpoint of the API that invoked the function "
+        "(https://{domainName}/{stage} from the event)"
+    )
+    headers = {**_OK_HEADERS, "x-amzn-ErrorType": "ForbiddenException"}
+    parsed = {
+        "Error": {"Code": "ForbiddenException", "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": 403, "HTTPHeaders": headers},
+    }
+    return AWSResponse(url, 403, HTTPHeaders.from_dict(headers), None), parsed
+
+
+def _parse_get_connection(body: dict[str, Any]) -> dict[str, Any]:
+    from datetime import datetime
+
+    def when(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    identity = body.get("identity") or {}
+    return {
+        "ConnectedAt": when(body["connectedAt"]),
+        "LastActiveAt": when(body["lastActiveAt"]),
+        "Identity": {"SourceIp": identity.get("sourceIp"), "UserAgent": identity.get("userAgent")},
+    }
+
+
+def _rebase(base: str, path: str, query: str) -> str:
+    target = urlsplit(base)
+    prefix = target.path.rstrip("/")
+    return urlunsplit((target.scheme, target.netloc, prefix + (path or "/"), query, ""))
+
+
+def _path_style(host: str, path: str) -> str:
+    """``bucket.s3.region.amazonaws.com/key`` → ``/bucket/key`` (the local server has one host)."""
+    bucket, dot, _ = host.partition(".s3")
+    if dot and bucket and not host.startswith("s3."):
+        return f"/{bucket}{path or '/'}"
+    return path
+
+
+def _strip_default_port(netloc: str) -> str:
+    for suffix in (":443", ":80"):
+        if netloc.endswith(suffix):
+            return netloc[: -len(suffix)]
+    return netloc
