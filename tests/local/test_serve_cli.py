@@ -86,3 +86,79 @@ def test_serve_on_a_busy_port_says_what_to_do() -> None:
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stdout
     assert "--port 0" in result.stdout
+
+
+BROKEN_TEMPLATE = """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Stage:
+    Type: String
+    AllowedPattern: "[a-z]+"
+Resources:
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: chat, ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action}
+  Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: {ApiId: !Ref Api, RouteKey: $default, Target: !Sub "integrations/${Integration}"}
+  Integration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Api
+      IntegrationType: INTEGRATION_TYPE
+      IntegrationUri: URI
+  ApiStage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties: {ApiId: !Ref Api, StageName: !Ref Stage}
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      Role: ROLE
+      Code: {ZipFile: "def handler(event, context): return {}"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("changes", "arguments", "expected"),
+    [
+        ({"ROLE": "!GetAtt Missing.Arn"}, ["Stage=dev"], r"Fn .*Missing"),
+        ({}, [], r"Stage.*(no value|missing|not given)"),
+        ({}, ["Stage=Dev1"], r"Stage.*AllowedPattern"),
+        ({"INTEGRATION_TYPE": "HTTP_PROXY", "URI": "https://example.com"}, ["Stage=dev"],
+         r"Integration .*HTTP_PROXY"),
+    ],
+    ids=["unknown reference", "missing parameter", "failed pattern", "unsupported integration"],
+)  # fmt: skip
+def test_a_template_error_is_one_line_naming_the_resource(
+    tmp_path: Path, changes: dict[str, str], arguments: list[str], expected: str
+) -> None:
+    """Every template mistake refuses to start with one line: which resource, what, what to do."""
+    text = BROKEN_TEMPLATE
+    defaults = {"ROLE": "arn:aws:iam::123456789012:role/r", "INTEGRATION_TYPE": "AWS_PROXY"}
+    defaults["URI"] = (
+        "!Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"
+    )
+    for key, value in {**defaults, **changes}.items():
+        text = text.replace(key, value)
+    template = tmp_path / "template.yaml"
+    template.write_text(text)
+    command = [
+        sys.executable,
+        "-m",
+        "wsrelay.cli",
+        "serve",
+        "--port",
+        "0",
+        "--template",
+        str(template),
+    ]
+    if arguments:
+        command += ["--parameter-overrides", *arguments]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stdout
+    assert str(template) in lines[0] and re.search(expected, lines[0]), lines[0]
+    assert "Traceback" not in result.stderr

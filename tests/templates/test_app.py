@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wsrelay.local.templates import TemplateError
+from wsrelay.local.templates import TemplateError, load_app
 
 from .support import app_of, base
 
@@ -94,3 +94,14 @@ def test_invalid_stack_name_is_an_error(tmp_path: Path) -> None:
     """Stack names are a letter, then letters, digits and hyphens."""
     with pytest.raises(TemplateError, match="stack name '1bad'"):
         app_of(tmp_path, base(), stack_name="1bad")
+
+
+def test_a_name_both_parameter_and_resource_is_refused(tmp_path: Path) -> None:
+    """Logical ids are unique across Parameters and Resources (CloudFormation's format check)."""
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Parameters:\n  Stage:\n    Type: String\n    Default: dev\n"
+        "Resources:\n  Stage:\n    Type: AWS::SNS::Topic\n"
+    )
+    with pytest.raises(TemplateError, match=r"Stage is both a parameter and a resource.*rename"):
+        load_app(template)

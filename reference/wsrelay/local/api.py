@@ -188,11 +188,17 @@ class ApiDefinition:
 
 
 def _two_way(apigatewayv2: Any, api_id: str, route: Mapping[str, Any]) -> bool:
-    """Whether the route has a ``$default`` route response (see ``from_apigatewayv2``)."""
+    """Whether the route has a ``$default`` route response (see ``from_apigatewayv2``).
+
+    AWS's two-way setup sets the route's ``RouteResponseSelectionExpression`` and creates
+    the ``$default`` route response, so only such a route is asked for its responses.
+    """
+    if not route.get("RouteResponseSelectionExpression"):
+        return False
     try:
         responses = _all(apigatewayv2.get_route_responses, ApiId=api_id, RouteId=route["RouteId"])
     except Exception:  # moto: "The get_route_responses action has not been implemented"
-        return bool(route.get("RouteResponseSelectionExpression"))
+        return True
     return any(r.get("RouteResponseKey") == "$default" for r in responses)
 
 

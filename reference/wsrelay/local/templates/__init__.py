@@ -81,6 +81,13 @@ def load_stack(
                 f"Transform {transform} is a macro only CloudFormation can run; the local gateway "
                 f"expands {SAM_TRANSFORM} only — expand it first, or write its result out"
             )
+    shared = sorted(set(template.get("Parameters") or {}) & set(template.get("Resources") or {}))
+    if shared:
+        # "Template format error": a logical id names one thing in Parameters and Resources.
+        raise source.where(shared[0]).error(
+            f"{shared[0]} is both a parameter and a resource; CloudFormation refuses a "
+            "template whose logical ids are not unique: rename one of them"
+        )
     values = resolve_parameters(template.get("Parameters") or {}, parameters, source.where)
     if SAM_TRANSFORM in transforms_of(template):
         template = expand_sam(source, template, region=region, parameters=dict(values))
