@@ -31,6 +31,7 @@ from wsrelay.broadcast import DEFAULT_MAX_WORKERS
 from wsrelay.local.api import ApiDefinition
 from wsrelay.local.connections import DEFAULT_MAX_BACKLOG_BYTES
 from wsrelay.local.embedded_dynamodb import EmbeddedDynamoDB, moto_dynamodb_app
+from wsrelay.local.fdlimit import ensure_open_files
 from wsrelay.local.hosts import free_port, is_loopback
 from wsrelay.local.server import GatewayServer, Limits
 from wsrelay.store import ConnectionStore
@@ -219,6 +220,7 @@ class LocalGateway:
         """
         if self._server is not None:
             return self
+        ensure_open_files()  # macOS starts processes with 256; each connection is a file
         os.environ.setdefault("AWS_DEFAULT_REGION", self.region)
         moto_port = None
         if self._dynamodb_endpoint is None:
