@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 
+from wsrelay.local.hosted import serve_line
 from wsrelay.local.hosts import is_loopback
 
 __all__ = ["exposure_warning", "register", "run"]
@@ -83,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"WebSocket URL:    ws://{base}/{args.stage}")
     print(f"@connections URL: http://{base}/{args.stage}")
     print(f"Chat page:        http://{base}/")
+    if hosted := serve_line(gateway.port):  # Binder, JupyterHub, Codespaces
+        print(hosted)
     print(f"DynamoDB:         {gateway.dynamodb_endpoint} (table {gateway.table_name})")
     print("Press Ctrl-C to stop.", flush=True)
     stop = threading.Event()
