@@ -1,7 +1,8 @@
 # One entry point for people and CI. Every target creates .venv on first use.
 #   make lab          open the workbook in JupyterLab (installs only what the notebooks need)
-#   make test         lint, then every suite: unit, integration, DynamoDB Local, browser, notebooks
+#   make test         lint, then every suite: unit, integration, DynamoDB Local, browser, notebooks, book
 #   make lint         ruff + mypy + actionlint + nbstripout (fast; run it before the slow suites)
+#   make book         the notebooks as a static site in _build/html (warnings are errors)
 #   make bench        the local gateway's fan-out benchmark (prints a table)
 #   make serve        run the local API Gateway on 127.0.0.1:8765
 #   make constraints  re-pin constraints.txt from a clean install of .[dev]
@@ -18,7 +19,7 @@ NODE_STAMP := node_modules/.installed
 PYTEST := $(BIN)/python -m pytest
 REPORTS := _build/reports
 
-.PHONY: help venv lab-install lab test lint format unit notebooks browser bench serve constraints clean
+.PHONY: help venv lab-install lab test lint format unit notebooks browser book bench serve constraints clean
 
 help:
 	@sed -n '/^#/!q;p' Makefile | sed 's/^# \{0,1\}//'
@@ -74,7 +75,11 @@ browser: $(PY_STAMP) $(NODE_STAMP)
 notebooks: $(PY_STAMP)
 	WSRELAY_REPORTS=$(REPORTS) $(PYTEST) tests -m notebooks --junitxml=$(REPORTS)/notebooks.xml
 
-test: lint unit browser notebooks
+# The rendered book: mystmd, from the notebooks' stored outputs (nothing is executed).
+book: $(NODE_STAMP)
+	node book/build.mjs
+
+test: lint unit browser notebooks book
 
 bench: $(PY_STAMP)
 	$(BIN)/python benchmarks/fanout.py $(BENCH_ARGS)
