@@ -91,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
+        # In slices: on Windows a wait without a timeout does not wake for Ctrl-C.
+        while not stop.wait(timeout=0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
