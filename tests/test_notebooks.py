@@ -204,3 +204,26 @@ def test_has_an_exercise_with_check_hint_and_solution(path: Path) -> None:
         assert found, f"no {call} cell after the stub"
         positions.append(found[0])
     assert positions == sorted(positions), "check(), hint(), solution(), in that order"
+
+
+#: What `make format` runs on the notebooks and `make lint` verifies.
+NBSTRIPOUT_FLAGS = ["--keep-output", "--keep-count", "--keep-id"]
+
+
+def test_nbstripout_drops_run_times_and_keeps_what_nbval_compares(tmp_path: Path) -> None:
+    """The Makefile's nbstripout restores a notebook that gained run-time metadata to the
+    committed bytes: outputs, execution counts and cell ids untouched."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert makefile.count(f"nbstripout {' '.join(NBSTRIPOUT_FLAGS)} ") == 2  # format and lint
+    original = (NOTEBOOKS / "04_broadcaster.ipynb").read_text(encoding="utf-8")
+    notebook = json.loads(original)
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            cell["metadata"]["execution"] = {"iopub.execute_input": "2026-12-01T10:00:00.000Z"}
+    copy = tmp_path / "04_broadcaster.ipynb"
+    copy.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    nbstripout = [sys.executable, "-m", "nbstripout", *NBSTRIPOUT_FLAGS]
+    verify = subprocess.run([*nbstripout, "--verify", copy], capture_output=True)
+    assert verify.returncode != 0, "nbstripout --verify did not notice the run times"
+    subprocess.run([*nbstripout, copy], check=True)
+    assert copy.read_text(encoding="utf-8") == original
