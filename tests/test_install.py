@@ -56,14 +56,15 @@ def _venv(folder: Path) -> Path:
     return folder / ("Scripts" if sys.platform == "win32" else "bin")
 
 
-def _resolve(extra: str, tmp: Path) -> set[str]:
-    """What ``pip install -c constraints.txt '.[extra]'`` would install in a fresh venv."""
+def _resolve(extras: list[str], tmp: Path) -> dict[str, set[str]]:
+    """What ``pip install -c constraints.txt '.[extra]'`` would install in a fresh venv, for
+    each extra (the resolutions run side by side: each costs most of a minute of CPU)."""
     bin_dir = _venv(tmp / "venv")
-    report = tmp / f"{extra}.json"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = str(bin_dir)  # nothing else: no node, java or chromium can be reached
-    result = subprocess.run(
-        [
+    runs = {}
+    for extra in extras:
+        command = [
             str(bin_dir / "python"),
             "-m",
             "pip",
@@ -72,30 +73,32 @@ def _resolve(extra: str, tmp: Path) -> set[str]:
             "--dry-run",
             "--ignore-installed",
             "--report",
-            str(report),
+            str(tmp / f"{extra}.json"),
             "--constraint",
             str(ROOT / "constraints.txt"),
             f"{ROOT}[{extra}]",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    installs = json.loads(report.read_text())["install"]
-    return {_name(item["metadata"]["name"]) for item in installs}
+        ]
+        log = (tmp / f"{extra}.log").open("w")
+        runs[extra] = (subprocess.Popen(command, env=env, stdout=log, stderr=log), log)
+    resolved = {}
+    for extra, (process, log) in runs.items():
+        status = process.wait(timeout=600)
+        log.close()
+        assert status == 0, (tmp / f"{extra}.log").read_text()[-4000:]
+        installs = json.loads((tmp / f"{extra}.json").read_text())["install"]
+        resolved[extra] = {_name(item["metadata"]["name"]) for item in installs}
+    return resolved
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("install")
+def resolved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    """``.[notebooks]`` (what ``make lab`` installs) and ``.[hosted]`` (Binder's), resolved."""
+    return _resolve(["notebooks", "hosted"], tmp_path_factory.mktemp("install"))
 
 
 @pytest.fixture(scope="module")
-def learner(workdir: Path) -> set[str]:
-    """What ``make lab`` installs: ``.[notebooks]``, resolved for real."""
-    return _resolve("notebooks", workdir)
+def learner(resolved: dict[str, set[str]]) -> set[str]:
+    return resolved["notebooks"]
 
 
 @pytest.mark.integration
@@ -119,9 +122,11 @@ def test_a_dev_package_in_the_learner_install_is_found(learner: set[str]) -> Non
 @pytest.mark.integration
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_the_hosted_install_adds_only_the_proxy(workdir: Path, learner: set[str]) -> None:
+def test_the_hosted_install_adds_only_the_proxy(
+    resolved: dict[str, set[str]], learner: set[str]
+) -> None:
     """``.[hosted]`` (Binder) is the learner's install plus jupyter-server-proxy's own needs."""
-    hosted = _resolve("hosted", workdir)
+    hosted = resolved["hosted"]
     assert "jupyter-server-proxy" in hosted and learner < hosted
     assert leaks(hosted) == set()
 
