@@ -108,6 +108,11 @@ def test_the_book_has_every_notebook_with_its_stored_outputs() -> None:
             assert line in page, f"{path.name}: stored output {line!r} is not on its page"
     broadcaster = (ROOT / "_build" / "html" / "broadcaster" / "index.html").read_text()
     assert "ws://127.0.0.1:44723/dev" in broadcaster  # the port of the stored run
+    # The exercise's hint and model answer are on the page, folded.
+    hint = broadcaster.index('<details class="exercise hint">')
+    solution = broadcaster.index('<details class="exercise solution">')
+    assert hint < broadcaster.index("Loop over <code>store.room_members(room)</code>") < solution
+    assert solution < broadcaster.index("<strong>Solution: broadcast(")
 
 
 def test_a_warning_fails_the_build(tmp_path: Path) -> None:
@@ -149,9 +154,20 @@ def served(tmp_path: Path) -> Iterator[str]:
         },
         {
             "cell_type": "code",
-            "metadata": {"tags": ["hide-output"]},
             "source": ["ex.q1.hint()"],
-            "outputs": [{"output_type": "stream", "name": "stdout", "text": ["a hint, folded\n"]}],
+            "outputs": [
+                {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {"text/markdown": ["**Hint:** read the room page by page"]},
+                }
+            ],
+        },
+        {
+            "cell_type": "code",
+            "metadata": {"tags": ["hide-output"]},
+            "source": ["print('folded by its tag')"],
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": ["tagged output\n"]}],
         },
     ]
     project = _project(tmp_path / "book", cells)
@@ -189,8 +205,9 @@ def browser() -> Iterator[Browser]:
 def test_solutions_stay_collapsed_diagrams_draw_and_launch_buttons_point_at_the_notebook(
     served: str, browser: Browser
 ) -> None:
-    """In Chromium: the ``<details>`` solution and the hide-output hint are closed until
-    clicked; Mermaid has drawn an SVG; Binder opens this notebook on the configured branch."""
+    """In Chromium: a ``<details>`` solution output, a Markdown hint (folded by the theme)
+    and a hide-output cell are closed until clicked; Mermaid has drawn an SVG; Binder opens
+    this notebook on the configured branch."""
     from playwright.sync_api import expect
 
     page = browser.new_page()
@@ -204,9 +221,18 @@ def test_solutions_stay_collapsed_diagrams_draw_and_launch_buttons_point_at_the_
     solution.locator("summary").click()
     expect(solution.locator("pre")).to_be_visible()
 
-    hint = page.locator("details.hidden-output")
+    assert page.locator("details details").count() == 0  # a <details> output is not re-folded
+
+    hint = page.locator("details.exercise.hint")
     assert hint.evaluate("el => el.open") is False
-    expect(hint.get_by_text("a hint, folded")).to_be_hidden()
+    expect(hint.locator("summary")).to_have_text("Show the hint")
+    expect(hint.get_by_text("read the room page by page")).to_be_hidden()
+    hint.locator("summary").click()
+    expect(hint.get_by_text("read the room page by page")).to_be_visible()
+
+    tagged = page.locator("details.hidden-output")
+    assert tagged.evaluate("el => el.open") is False
+    expect(tagged.get_by_text("tagged output")).to_be_hidden()
 
     expect(page.locator("pre.mermaid svg")).to_have_count(1, timeout=15_000)
 

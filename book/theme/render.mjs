@@ -4,7 +4,8 @@
 // fails (make book treats it as an error) instead of dropping content unseen.
 // Notebook outputs are rendered from their stored data, as Jupyter shows them: HTML as it
 // is (a <details> output stays collapsed), Markdown through markdown-it, images from the
-// files mystmd extracted, text as preformatted text.
+// files mystmd extracted, text as preformatted text. The output of an exercise's hint() or
+// solution() cell is folded (unless it folds itself), and so is a hide-output cell's.
 
 import MarkdownIt from "markdown-it";
 
@@ -86,6 +87,19 @@ export class Renderer {
   }
 }
 
+// A cell that calls an exercise's hint() or solution() (wsrelay.exercises), unless its
+// output already folds itself (an HTML <details>): "hint" or "solution", else null.
+function exerciseReveal(block) {
+  const [code, outputs] = block.children ?? [];
+  if (code?.type !== "code" || outputs?.type !== "outputs" || !outputs.children?.length) return null;
+  const call = /\.(hint|solution)\(/.exec(code.value ?? "");
+  if (!call) return null;
+  const foldsItself = outputs.children.some((output) =>
+    /^\s*<details/i.test(output.jupyter_data?.data?.["text/html"]?.content ?? ""),
+  );
+  return foldsItself ? null : call[1];
+}
+
 const tag = (name, attributes = "") =>
   function (node) {
     return `<${name}${attributes}>${this.children(node)}</${name}>`;
@@ -98,6 +112,14 @@ const RULES = {
   block: function (node) {
     if (node.visibility === "remove") return "";
     const kind = node.kind ? ` ${escape(node.kind)}` : "";
+    const folded = exerciseReveal(node);
+    if (folded) {
+      // The workbook's exercises: a hint or a model answer stays folded until asked for,
+      // as in the notebook, where it shows only once the learner runs hint() or solution().
+      const [code, ...rest] = node.children;
+      const outputs = rest.map((child) => this.node(child)).join("");
+      return `<section class="block${kind}">${this.node(code)}<details class="exercise ${folded}"><summary>Show the ${folded}</summary>${outputs}</details></section>`;
+    }
     return `<section class="block${kind}">${this.children(node)}</section>`;
   },
   paragraph: tag("p"),
