@@ -13,12 +13,14 @@ the notebook from ``notebooks/``::
 
     ../.venv/bin/jupyter nbconvert --to notebook --execute --inplace NN_name.ipynb
 
-then strip ``metadata.execution`` from its cells, and read the diff before committing it.
+then ``make format`` (nbstripout --keep-output --keep-count drops the run times and keeps
+the outputs), and read the diff before committing it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -27,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from wsrelay.local.hosted import HOSTED_VARIABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -54,16 +58,14 @@ def test_there_are_notebooks() -> None:
     assert {"00", *WITH_EXERCISE} <= numbers
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_notebooks_run_under_strict_nbval(capsys: pytest.CaptureFixture[str]) -> None:
-    """Every notebook runs end to end and reproduces its stored outputs (strict nbval)."""
+def _nbval(paths: list[Path], junit: str | None = None) -> list[str]:
+    """The strict nbval command for ``paths``, run from the repository's root."""
     command = [
         sys.executable,  # the same venv: its kernel, its packages
         "-m",
         "pytest",
         "--nbval",
-        str(NOTEBOOKS.relative_to(ROOT)),
+        *(str(path.relative_to(ROOT)) for path in paths),
         "--nbval-sanitize-with",
         str(SANITIZE.relative_to(ROOT)),
         "--nbval-current-env",  # the kernel runs this Python, whatever kernels are installed
@@ -76,11 +78,68 @@ def test_notebooks_run_under_strict_nbval(capsys: pytest.CaptureFixture[str]) ->
         "filterwarnings=",
         "-q",
     ]
+    # `make notebooks` asks for JUnit XML; nbval's own report has a test case per cell.
+    reports = os.environ.get("WSRELAY_REPORTS")
+    if junit and reports:
+        command.append(f"--junitxml={Path(reports, junit).resolve()}")
+    return command
+
+
+def _local_environment() -> dict[str, str]:
+    """This environment less the hosted-Jupyter variables: the stored outputs are those of a
+    learner's own machine, also when the tests run in Codespaces or on a hub."""
+    return {k: v for k, v in os.environ.items() if k not in HOSTED_VARIABLES}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_notebooks_run_under_strict_nbval(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every notebook runs end to end and reproduces its stored outputs (strict nbval)."""
     started = time.monotonic()
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=850)
+    run = subprocess.run(
+        _nbval([NOTEBOOKS], junit="nbval.xml"),
+        cwd=ROOT,
+        env=_local_environment(),
+        capture_output=True,
+        text=True,
+        timeout=850,
+    )
     elapsed = time.monotonic() - started
     with capsys.disabled():
         print(f"\nnbval: {len(PATHS)} notebooks in {elapsed:.0f} s")
+    assert run.returncode == 0, (
+        f"nbval failed ({elapsed:.0f} s):\n{run.stdout[-20000:]}\n{run.stderr[-5000:]}"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(sys.platform == "win32", reason="open-file limits are POSIX (RLIMIT_NOFILE)")
+def test_broadcaster_notebook_runs_with_macos_default_open_file_limit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Notebook 04 (200 clients and their 200 server-side sockets in one kernel) passes with
+    a soft limit of 256 open files, macOS's default (``ulimit -Sn 256``): the gateway raises it."""
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+
+    def macos_default() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+    started = time.monotonic()
+    run = subprocess.run(
+        _nbval([NOTEBOOKS / "04_broadcaster.ipynb"], junit="nbval-256-open-files.xml"),
+        cwd=ROOT,
+        env=_local_environment(),
+        preexec_fn=macos_default,
+        capture_output=True,
+        text=True,
+        timeout=550,
+    )
+    elapsed = time.monotonic() - started
+    with capsys.disabled():
+        print(f"\nnbval: 04 with 256 open files in {elapsed:.0f} s")
     assert run.returncode == 0, (
         f"nbval failed ({elapsed:.0f} s):\n{run.stdout[-20000:]}\n{run.stderr[-5000:]}"
     )
@@ -145,3 +204,26 @@ def test_has_an_exercise_with_check_hint_and_solution(path: Path) -> None:
         assert found, f"no {call} cell after the stub"
         positions.append(found[0])
     assert positions == sorted(positions), "check(), hint(), solution(), in that order"
+
+
+#: What `make format` runs on the notebooks and `make lint` verifies.
+NBSTRIPOUT_FLAGS = ["--keep-output", "--keep-count", "--keep-id"]
+
+
+def test_nbstripout_drops_run_times_and_keeps_what_nbval_compares(tmp_path: Path) -> None:
+    """The Makefile's nbstripout restores a notebook that gained run-time metadata to the
+    committed bytes: outputs, execution counts and cell ids untouched."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert makefile.count(f"nbstripout {' '.join(NBSTRIPOUT_FLAGS)} ") == 2  # format and lint
+    original = (NOTEBOOKS / "04_broadcaster.ipynb").read_text(encoding="utf-8")
+    notebook = json.loads(original)
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            cell["metadata"]["execution"] = {"iopub.execute_input": "2026-12-01T10:00:00.000Z"}
+    copy = tmp_path / "04_broadcaster.ipynb"
+    copy.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    nbstripout = [sys.executable, "-m", "nbstripout", *NBSTRIPOUT_FLAGS]
+    verify = subprocess.run([*nbstripout, "--verify", copy], capture_output=True)
+    assert verify.returncode != 0, "nbstripout --verify did not notice the run times"
+    subprocess.run([*nbstripout, copy], check=True)
+    assert copy.read_text(encoding="utf-8") == original

@@ -15,6 +15,7 @@ import signal
 import threading
 from typing import Any
 
+from wsrelay.local.hosted import serve_line
 from wsrelay.local.hosts import is_loopback
 
 __all__ = ["exposure_warning", "key_values", "register", "run", "startup_lines"]
@@ -146,6 +147,8 @@ def startup_lines(gateway: Any, host: str) -> list[str]:
         f"@connections URL: http://{base}/{gateway.stage}",
         f"Chat page:        http://{base}/",
     ]
+    if hosted := serve_line(gateway.port):  # Binder, JupyterHub, Codespaces
+        lines.append(hosted)
     app = gateway.app
     tables = [t.name for t in app.tables] if app is not None else [gateway.table_name]
     label = "table" if len(tables) == 1 else "tables"
@@ -190,7 +193,9 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
+        # In slices: on Windows a wait without a timeout does not wake for Ctrl-C.
+        while not stop.wait(timeout=0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:

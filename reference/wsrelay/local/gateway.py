@@ -36,6 +36,7 @@ from wsrelay.broadcast import DEFAULT_MAX_WORKERS
 from wsrelay.local.api import ApiDefinition
 from wsrelay.local.backends import LocalBackends
 from wsrelay.local.connections import DEFAULT_MAX_BACKLOG_BYTES
+from wsrelay.local.fdlimit import ensure_open_files
 from wsrelay.local.lambda_runtime.runtime import DEFAULT_MAX_ENVIRONMENTS
 from wsrelay.local.server import GatewayServer, Limits
 from wsrelay.local.templates.model import App, TableSpec
@@ -354,6 +355,7 @@ class LocalGateway:
         """
         if self._server is not None:
             return self
+        ensure_open_files()  # macOS starts processes with 256; each connection is a file
         os.environ.setdefault("AWS_DEFAULT_REGION", self.region)
         backends = LocalBackends(
             self.region,

@@ -2,8 +2,11 @@
 //
 // Where it connects:
 //   ?ws=wss://abc123.execute-api.eu-west-1.amazonaws.com/prod   that API, whatever served the page
-//   ?stage=prod                                                 ws://<this host>/prod
-//   (neither)                                                   ws://<this host>/dev
+//   ?stage=prod                                                 <this page's address>prod
+//   (neither)                                                   <this page's address>dev
+// The address is relative to the page's own (http→ws, https→wss), so the page works at
+// http://127.0.0.1:8765/ and under any proxy path: served at https://hub/user/x/proxy/8765/
+// it connects to wss://hub/user/x/proxy/8765/dev.
 // and /?room=R&name=N joins at once, so an instructor can share one link.
 //
 // Everything a peer sends is rendered with textContent, never innerHTML: a message that
@@ -68,8 +71,11 @@
     const override = params.get("ws");
     if (override) return override;
     const stage = params.get("stage") || "dev";
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${location.host}/${encodeURIComponent(stage)}`;
+    const url = new URL(encodeURIComponent(stage), location.href); // beside this page
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    url.search = "";
+    url.hash = "";
+    return url.href;
   }
 
   function socketUrl(room, name) {
