@@ -9,6 +9,9 @@ only after all N clients received the previous one. Reports, per server and N:
 - deliveries per second: N × M / wall time of the measured phase;
 - server CPU per delivery and peak RSS of the server's process tree (psutil, 50 ms samples).
 
+The gateway runs twice: as ``wsrelay serve`` (the workbook's chat API) and as ``wsrelay serve
+--template template.yaml`` (the same chat, read from the project's SAM template).
+
 The ceiling is a raw ``websockets`` server that broadcasts each frame to every client: no
 DynamoDB, no boto3, no Lambda. Both servers face the same load script on the same 2 cores,
 which the load generator (one asyncio loop here) shares; compare ratios, not absolutes.
@@ -29,10 +32,14 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psutil
 from websockets.asyncio.client import ClientConnection, connect
+
+#: The project's own stack as a SAM template: the same chat, served from its template.
+TEMPLATE = str(Path(__file__).resolve().parent.parent / "template.yaml")
 
 CEILING_SERVER = r"""
 import asyncio, sys, websockets
@@ -220,13 +227,10 @@ async def run_load(
         task.cancel()
 
 
-def measure(kind: str, n: int, messages: int, warmup: int, extra: list[str]) -> Result:
+def measure(
+    kind: str, label: str, n: int, messages: int, warmup: int, extra: list[str]
+) -> Result:
     process, url = start_server(kind, extra)
-    label = (
-        "ceiling (websockets)"
-        if kind == "ceiling"
-        else "wsrelay gateway" + (" (HTTP)" if extra else "")
-    )
     result = Result(server=label, n=n)
     sampler = TreeSampler(process.pid)
     sampler.start()
@@ -273,17 +277,26 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--no-ceiling", action="store_true")
     parser.add_argument("--http", action="store_true", help="also measure with the fast path off")
+    parser.add_argument(
+        "--no-template",
+        action="store_true",
+        help="skip the chat served from the root SAM template (wsrelay serve --template)",
+    )
     args = parser.parse_args()
     results: list[Result] = []
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}", flush=True)
     for n in args.sizes:
-        variants: list[tuple[str, list[str]]] = [("gateway", [])]
+        variants: list[tuple[str, str, list[str]]] = [("gateway", "wsrelay gateway", [])]
+        if not args.no_template:
+            variants.append(
+                ("gateway", "wsrelay serve --template template.yaml", ["--template", TEMPLATE])
+            )
         if args.http:
-            variants.append(("gateway", ["--no-fast-path"]))
+            variants.append(("gateway", "wsrelay gateway (HTTP)", ["--no-fast-path"]))
         if not args.no_ceiling:
-            variants.append(("ceiling", []))
-        for kind, extra in variants:
-            result = measure(kind, n, args.messages, args.warmup, extra)
+            variants.append(("ceiling", "ceiling (websockets)", []))
+        for kind, label, extra in variants:
+            result = measure(kind, label, n, args.messages, args.warmup, extra)
             results.append(result)
             print(
                 f"{result.server} N={n}: fan-out p50 {percentile(result.fanout_ms, 50):.1f} ms, "

@@ -101,5 +101,6 @@ def test_make_bench_runs_the_benchmark_and_prints_its_table() -> None:
     assert rows[0].startswith("| server | N | connect p50 / max ms | all N accepted (s)")
     assert [row.split(" | ")[:2] for row in rows[1:]] == [
         ["| wsrelay gateway", "3"],
+        ["| wsrelay serve --template template.yaml", "3"],
         ["| ceiling (websockets)", "3"],
     ]

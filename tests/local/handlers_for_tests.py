@@ -318,3 +318,42 @@ def worker(event: Event, context: Any) -> Any:
     client = boto3.client("apigatewaymanagementapi", endpoint_url=event["callback"])
     client.post_to_connection(ConnectionId=event["connectionId"], Data=event["say"].encode())
     return {"posted": event["say"]}
+
+
+def dynamodb_script(event: Event, context: Any) -> Any:
+    """Two-way: a fixed script of DynamoDB calls on ``CONNECTIONS_TABLE``; what each returned.
+
+    Run on the fast path and over HTTP, the answers must be the same (boto3 parses both).
+    """
+    from boto3.dynamodb.conditions import Key
+
+    client = boto3.client("dynamodb")
+    table_name = os.environ["CONNECTIONS_TABLE"]
+    table = boto3.resource("dynamodb").Table(table_name)
+    tag = json.loads(event["body"])["tag"]
+    out: dict[str, Any] = {}
+    for i in range(3):
+        table.put_item(Item={"connectionId": f"{tag}-{i}", "roomId": f"room-{tag}", "n": i})
+    out["get"] = table.get_item(Key={"connectionId": f"{tag}-1"})["Item"]
+    out["query"] = table.query(
+        IndexName="byRoom", KeyConditionExpression=Key("roomId").eq(f"room-{tag}"), Limit=2
+    )
+    out["query"].pop("ResponseMetadata")
+    try:
+        client.put_item(
+            TableName=table_name,
+            Item={"connectionId": {"S": f"{tag}-1"}},
+            ConditionExpression="attribute_not_exists(connectionId)",
+        )
+        out["conditional"] = "accepted"
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        out["conditional"] = exc.response["Error"]["Code"]
+    try:
+        client.get_item(TableName="no-such-table", Key={"connectionId": {"S": "x"}})
+    except client.exceptions.ResourceNotFoundException as exc:
+        out["missing_table"] = exc.response["Error"]["Code"]
+    described = client.describe_table(TableName=table_name)["Table"]
+    out["created_is_datetime"] = type(described["CreationDateTime"]).__name__
+    for i in range(3):
+        table.delete_item(Key={"connectionId": f"{tag}-{i}"})
+    return {"statusCode": 200, "body": json.dumps(out, default=str)}

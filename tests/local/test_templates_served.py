@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import websocket
 from boto3.dynamodb.types import TypeDeserializer
@@ -298,3 +299,58 @@ def test_serve_template_hides_the_shell_and_prints_what_it_serves(tmp_path: Path
         server.terminate()
         server.communicate(timeout=30)
     assert server.returncode == 0
+
+
+MISSING_MODULE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: m, ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action}
+  Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: $default
+      Target: !Sub "integrations/${Integration}"
+  Integration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Api
+      IntegrationType: AWS_PROXY
+      IntegrationUri: !Sub "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Needy.Arn}/invocations"
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties: {ApiId: !Ref Api, StageName: dev}
+  Needy:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: src/, Handler: app.handler, Runtime: python3.11}
+"""
+
+
+def test_a_missing_module_names_the_function_and_its_requirements(tmp_path: Path) -> None:
+    """An import the environment cannot satisfy fails each invocation with Lambda's error type,
+    naming the module, the function and the requirements file beside its code."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(
+        "import not_installed_anywhere\n\ndef handler(e, c):\n    return {}\n"
+    )
+    (tmp_path / "src" / "requirements.txt").write_text("not_installed_anywhere==1.0\n")
+    (tmp_path / "template.yaml").write_text(MISSING_MODULE)
+    with LocalGateway.from_template(tmp_path / "template.yaml", port=0) as gw:
+        lam = boto3.client(
+            "lambda", endpoint_url=gw.lambda_endpoint, region_name="us-east-1",
+            aws_access_key_id="x", aws_secret_access_key="x",
+        )  # fmt: skip
+        answer = lam.invoke(FunctionName=gw.resources["Needy"], Payload=b"{}")
+        error = json.loads(answer["Payload"].read())
+        lam.close()
+        ws = connect(gw)
+        ws.send("anything")
+        assert recv(ws)["message"] == "Internal server error"
+    assert answer["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ImportModuleError"
+    message = error["errorMessage"]
+    assert "No module named 'not_installed_anywhere'" in message
+    assert gw.resources["Needy"] in message
+    assert str(tmp_path / "src" / "requirements.txt") in message

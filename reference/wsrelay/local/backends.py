@@ -128,6 +128,14 @@ class LocalBackends:
             routes["*"] = self.endpoint_url
         return routes
 
+    def answer_dynamodb(
+        self, target: str, body: bytes, *, region: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """A function's serialized DynamoDB call, answered by the embedded moto (fast path)."""
+        if self.dynamodb is None:
+            raise RuntimeError("the embedded DynamoDB is not running")
+        return self.dynamodb.answer(target, body, region=region)
+
     # --- life cycle (the servers run on the gateway's loop) ------------------------------
 
     async def start(self) -> None:

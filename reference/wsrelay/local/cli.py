@@ -94,7 +94,7 @@ def register(name: str, parser: argparse.ArgumentParser) -> None:
         "--max-environments",
         type=int,
         default=None,
-        help="execution environments per function at most (default: 4)",
+        help="execution environments per function at most (default: one per core, at least 2)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log a line per invocation")
     parser.add_argument(

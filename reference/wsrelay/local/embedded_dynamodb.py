@@ -70,6 +70,8 @@ class EmbeddedDynamoDB:
         self._app = app
         self._runner: web.BaseRunner | None = None
         self.port = 0
+        #: Requests that came over HTTP (the rest came over a function's channel).
+        self.http_requests = 0
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (0 picks a free port); return the port."""
@@ -89,6 +91,7 @@ class EmbeddedDynamoDB:
             self._runner = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.http_requests += 1
         body = await request.read()
         environ = _environ(
             method=request.method,
@@ -124,9 +127,22 @@ class EmbeddedDynamoDB:
         (status, parsed JSON answer).
         """
         body = json.dumps(payload).encode("utf-8")
+        status, _, content = self.answer(f"DynamoDB_20120810.{operation}", body, region=region)
+        return status, json.loads(content or b"{}")
+
+    def answer(
+        self, target: str, body: bytes, *, region: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Answer one serialized DynamoDB request (``X-Amz-Target`` and JSON body) in moto.
+
+        What a function's DynamoDB call comes to on the fast path
+        (``lambda_runtime.aws_hooks``): boto3 has validated and serialized it; moto answers
+        it here without HTTP; boto3 parses the answer as it would an HTTP response.
+        Returns (status, headers, body).
+        """
         headers = [
             ("Content-Type", "application/x-amz-json-1.0"),
-            ("X-Amz-Target", f"DynamoDB_20120810.{operation}"),
+            ("X-Amz-Target", target),
             # moto reads the region (and the account, from the key) from the credential scope.
             (
                 "Authorization",
@@ -137,8 +153,7 @@ class EmbeddedDynamoDB:
         environ = _environ(
             method="POST", path="/", query="", headers=headers, body=body, port=self.port
         )
-        status, _, content = _call(self._app, environ)
-        return status, json.loads(content or b"{}")
+        return _call(self._app, environ)
 
     def create_table(
         self,

@@ -379,6 +379,7 @@ class LocalGateway:
             id_seed=self._id_seed,
             fast_path=self._fast_path,
             max_environments=self._max_environments,
+            dynamodb=backends.answer_dynamodb if backends.embedded else None,
         )
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="wsrelay-gateway", daemon=True)

@@ -32,7 +32,7 @@ from wsrelay.local.api import ApiDefinition, Authorizer
 from wsrelay.local.authorizer import authorizer_event, decide, identity_sources_present, method_arn
 from wsrelay.local.connections import DEFAULT_MAX_BACKLOG_BYTES, Connection, ConnectionRegistry
 from wsrelay.local.frames import LimitedWebSocketResponse
-from wsrelay.local.lambda_runtime.environments import RuntimeApi
+from wsrelay.local.lambda_runtime.environments import DynamoDBHandler, RuntimeApi
 from wsrelay.local.lambda_runtime.invoke_api import LambdaInvokeApi
 from wsrelay.local.lambda_runtime.runtime import (
     DEFAULT_MAX_ENVIRONMENTS,
@@ -74,8 +74,11 @@ class GatewayServer:
             ``wsrelay.local.lambda_runtime.aws_hooks``.
         limits: timeouts and the slow-client backlog.
         id_seed: seed for connection and request ids (repeatable notebook outputs).
-        fast_path: answer functions' ``@connections`` calls over their channel.
+        fast_path: answer functions' ``@connections`` calls (and DynamoDB calls, with
+            ``dynamodb``) over their channel.
         max_environments: execution environments per function, at most.
+        dynamodb: the embedded DynamoDB's in-process answer (``EmbeddedDynamoDB.answer``),
+            when the functions' DynamoDB is the gateway's own.
     """
 
     def __init__(
@@ -93,8 +96,10 @@ class GatewayServer:
         id_seed: int | None = None,
         fast_path: bool = True,
         max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
+        dynamodb: DynamoDBHandler | None = None,
     ) -> None:
         self.api = api
+        self.dynamodb = dynamodb
         self.host = host
         self.port = port
         self.stage = stage
@@ -158,6 +163,7 @@ class GatewayServer:
                 "gateway_base": self.base_url,
                 "gateway_hosts": self._gateway_hosts(),
                 "services": {**self.services, "lambda": self.base_url},
+                "dynamodb_on_channel": self.fast_path and self.dynamodb is not None,
             },
         }
         for function in self.api.functions.values():
@@ -169,6 +175,7 @@ class GatewayServer:
                 region=self.region,
                 credentials=self.credentials,
                 max_environments=self.max_environments,
+                dynamodb=self.dynamodb if self.fast_path else None,
             )
         routed = {route.function for route in self.api.routes.values()}
         routed |= {r.authorizer.function for r in self.api.routes.values() if r.authorizer}

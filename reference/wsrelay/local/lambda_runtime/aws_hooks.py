@@ -35,6 +35,7 @@ and only botocore of the third-party libraries, lazily.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -93,15 +94,36 @@ class Routes:
     """
 
     def __init__(
-        self, gateway_base: str, gateway_hosts: list[str], services: Mapping[str, str]
+        self,
+        gateway_base: str,
+        gateway_hosts: list[str],
+        services: Mapping[str, str],
+        *,
+        dynamodb_on_channel: bool = False,
     ) -> None:
         self.gateway_base = gateway_base.rstrip("/")
         self.gateway_hosts = {_strip_default_port(h.lower()) for h in gateway_hosts}
         self.services = dict(services)
+        #: (service, scheme, host) → (the local origin it goes to, or None): see route_request.
+        self.decided: dict[tuple[str, str, str], tuple[str | None]] = {}
+        #: The gateway answers DynamoDB itself (its embedded moto): on the fast path, calls
+        #: to it go over the channel (``fast_path_dynamodb``).
+        self.dynamodb_on_channel = dynamodb_on_channel
+        local = urlsplit(self.services.get("dynamodb", ""))
+        self._dynamodb_netloc = local.netloc
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Routes:
-        return cls(config["gateway_base"], list(config["gateway_hosts"]), config["services"])
+        return cls(
+            config["gateway_base"],
+            list(config["gateway_hosts"]),
+            config["services"],
+            dynamodb_on_channel=bool(config.get("dynamodb_on_channel")),
+        )
+
+    def is_gateway_dynamodb(self, url: str) -> bool:
+        """Whether ``url`` is the DynamoDB the gateway answers itself."""
+        return self.dynamodb_on_channel and urlsplit(url).netloc == self._dynamodb_netloc
 
     def learn_host(self, host: str) -> None:
         """Add a name clients reached the gateway by (an event's ``domainName``).
@@ -110,6 +132,7 @@ class Routes:
         gateway by names it cannot know in advance; it announces each one it sees.
         """
         self.gateway_hosts.add(_strip_default_port(host.lower()))
+        self.decided.clear()
 
     def names_gateway(self, netloc: str) -> bool:
         return _strip_default_port(netloc.lower()) in self.gateway_hosts
@@ -127,6 +150,23 @@ def route_request(service: str, url: str, routes: Routes) -> str | None:
     Raises:
         LocalEndpointMissing: ``url`` is an AWS endpoint of a service with no local stand-in.
     """
+    # A fan-out posts to one origin 1,000 times: decide once per (service, origin), unless
+    # the path matters (S3's virtual hosts keep their bucket in the host).
+    scheme, _, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    key = (service, scheme, netloc)
+    cached = routes.decided.get(key)
+    if cached is not None and service != "s3":
+        base = cached[0]
+        return None if base is None else base + slash + tail
+    routed = _route(service, url, routes)
+    if service != "s3" and slash and (routed is None or routed.endswith(slash + tail)):
+        base = None if routed is None else routed[: len(routed) - len(slash + tail)]
+        routes.decided[key] = (base,)
+    return routed
+
+
+def _route(service: str, url: str, routes: Routes) -> str | None:
     parts = urlsplit(url)
     if service == "apigatewaymanagementapi" and routes.names_gateway(parts.netloc):
         return _rebase(routes.gateway_base, parts.path, parts.query)
@@ -170,13 +210,22 @@ def install(routes: Routes, channel: Channel | None, *, fast_path: bool) -> None
 
 
 def _make_hook(routes: Routes, channel: Channel | None) -> Callable[..., Any]:
-    def before_call(model: Any, params: dict[str, Any], **_: Any) -> Any:
+    def before_call(
+        model: Any, params: dict[str, Any], context: dict[str, Any] | None = None, **_: Any
+    ) -> Any:
         service = model.service_model.service_name
         url = params.get("url", "")
         local = route_request(service, url, routes)
         if service != "apigatewaymanagementapi":
             if local is not None:
                 params["url"] = local
+            if (
+                channel is not None
+                and service == "dynamodb"
+                and routes.is_gateway_dynamodb(params["url"])
+            ):
+                region = (context or {}).get("client_region") or "us-east-1"
+                return fast_path_dynamodb(channel, model, params, region)
             return None
         if local is None:
             if is_aws_host(urlsplit(url).hostname or ""):
@@ -197,9 +246,7 @@ def fast_path_answer(channel: Channel, operation: str, params: dict[str, Any]) -
     write the frame, so the answer is 200 at once. Any other call (an id not known open, a
     get, a delete) waits for the gateway's own answer, so a 410 is never invented.
     """
-    from botocore.awsrequest import AWSResponse
-    from botocore.compat import HTTPHeaders
-
+    AWSResponse, HTTPHeaders, _ = _botocore()
     op = _OPERATIONS.get(operation)
     if op is None:
         return None
@@ -229,11 +276,28 @@ def fast_path_answer(channel: Channel, operation: str, params: dict[str, Any]) -
     return AWSResponse(url, status, HTTPHeaders.from_dict(headers), None), parsed
 
 
+def fast_path_dynamodb(channel: Channel, model: Any, params: dict[str, Any], region: str) -> Any:
+    """Answer a DynamoDB call to the gateway's own DynamoDB over the channel, without HTTP.
+
+    boto3 has validated and serialized the call; the gateway runs it in its embedded moto
+    as an HTTP request would (``EmbeddedDynamoDB.answer``); botocore's own parser for the
+    service's protocol reads the answer, so results and modelled errors are what HTTP gives.
+    Only the transport (HTTP, signing, retries) is skipped.
+    """
+    AWSResponse, HTTPHeaders, create_parser = _botocore()
+    body = params.get("body") or b""
+    data = body if isinstance(body, bytes) else str(body).encode("utf-8")
+    target = params.get("headers", {}).get("X-Amz-Target", "")
+    reply = channel.call({"t": "dynamodb", "target": target, "body": data, "region": region})
+    headers = HTTPHeaders.from_dict(dict(reply["headers"]))
+    response = {"status_code": reply["status"], "headers": headers, "body": reply["body"]}
+    parsed = create_parser(model.service_model.protocol).parse(response, model.output_shape)
+    return AWSResponse(params["url"], reply["status"], headers, None), parsed
+
+
 def _forbidden(url: str) -> Any:
     """403 ``ForbiddenException`` for a ``@connections`` call to another API on AWS."""
-    from botocore.awsrequest import AWSResponse
-    from botocore.compat import HTTPHeaders
-
+    AWSResponse, HTTPHeaders, _ = _botocore()
     host = urlsplit(url).netloc
     message = (
         f"this local gateway does not serve the API at {host}, and no call leaves this "
@@ -246,6 +310,16 @@ def _forbidden(url: str) -> Any:
         "ResponseMetadata": {"HTTPStatusCode": 403, "HTTPHeaders": headers},
     }
     return AWSResponse(url, 403, HTTPHeaders.from_dict(headers), None), parsed
+
+
+@functools.cache
+def _botocore() -> tuple[Any, Any, Any]:
+    """botocore's response classes and parser factory, imported once (they are on the hot path)."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+    from botocore.parsers import create_parser
+
+    return AWSResponse, HTTPHeaders, create_parser
 
 
 def _parse_get_connection(body: dict[str, Any]) -> dict[str, Any]:

@@ -29,13 +29,23 @@ from typing import Any
 
 from wsrelay.local.lambda_runtime.wire import FrameReader, encode
 
-__all__ = ["BOOTSTRAP", "Environment", "Invocation", "ManageHandler", "RuntimeApi"]
+__all__ = [
+    "BOOTSTRAP",
+    "DynamoDBHandler",
+    "Environment",
+    "Invocation",
+    "ManageHandler",
+    "RuntimeApi",
+]
 
 logger = logging.getLogger("wsrelay.local")
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 
 #: Answers a function's ``@connections`` call: (op, connection id, data) → (status, body).
 ManageHandler = Callable[[str, str, bytes], Awaitable[tuple[int, dict[str, Any] | None]]]
+#: Answers a function's serialized DynamoDB call in the embedded moto:
+#: (X-Amz-Target, body, region) → (status, headers, body).
+DynamoDBHandler = Callable[..., tuple[int, list[tuple[str, str]], bytes]]
 
 
 @dataclass
@@ -137,8 +147,10 @@ class Environment:
         manage: ManageHandler,
         live: set[str],
         hosts: set[str],
+        dynamodb: DynamoDBHandler | None = None,
     ) -> None:
         self.config = config
+        self.dynamodb = dynamodb
         self.environment = environment
         self.api = api
         self.manage = manage
@@ -239,6 +251,25 @@ class Environment:
                 await self.manage("post", message["connection_id"], message["data"])
             except Exception:
                 logger.exception("a post to %s could not be written", message["connection_id"])
+        elif kind == "dynamodb" and self.dynamodb is not None:
+            # Inline, as the embedded moto answers its HTTP requests on this loop too.
+            try:
+                status, headers, body = self.dynamodb(
+                    message["target"], message["body"], region=message["region"]
+                )
+            except Exception as exc:  # moto's own failure: a 500, never a dead channel
+                logger.exception("the embedded DynamoDB failed a function's request")
+                status, headers = 500, [("Content-Type", "application/x-amz-json-1.0")]
+                body = json.dumps({"__type": "InternalServerError", "message": str(exc)}).encode()
+            self.send(
+                {
+                    "t": "reply",
+                    "id": message["id"],
+                    "status": status,
+                    "headers": headers,
+                    "body": body,
+                }
+            )
         elif kind == "manage":
             task = asyncio.create_task(self._answer(message))
             self._tasks.add(task)

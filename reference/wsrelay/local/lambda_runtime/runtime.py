@@ -29,6 +29,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -38,6 +39,7 @@ from wsrelay.local.api import Function
 from wsrelay.local.lambda_runtime.environment import lambda_environment, log_stream_name
 from wsrelay.local.lambda_runtime.environments import (
     BOOTSTRAP,
+    DynamoDBHandler,
     Environment,
     Invocation,
     ManageHandler,
@@ -49,8 +51,13 @@ __all__ = ["DEFAULT_MAX_ENVIRONMENTS", "FunctionRuntime", "Invocation"]
 
 logger = logging.getLogger("wsrelay.local")
 
-#: Execution environments per function, at most, unless ReservedConcurrentExecutions is lower.
-DEFAULT_MAX_ENVIRONMENTS = 4
+#: Execution environments per function, at most, unless ReservedConcurrentExecutions is
+#: lower: one per core, and at least two (so concurrent requests still overlap). Each
+#: environment is a process, and each cold start costs a few hundred ms of CPU (Python,
+#: boto3, the handler's clients), which a burst of requests on few cores feels: on two
+#: cores, 1,000 simultaneous connects took 4.2-5.2 s with four environments and 3.1-3.4 s
+#: with two (README, "How fast").
+DEFAULT_MAX_ENVIRONMENTS = max(2, os.cpu_count() or 1)
 
 
 class FunctionRuntime:
@@ -64,6 +71,8 @@ class FunctionRuntime:
         region: ``AWS_REGION``.
         credentials: the execution role's credentials, as environment variables.
         max_environments: this machine's limit on environments for the function.
+        dynamodb: answers the function's DynamoDB calls on the fast path (the gateway's
+            embedded moto), or ``None``.
     """
 
     def __init__(
@@ -76,8 +85,10 @@ class FunctionRuntime:
         region: str,
         credentials: Mapping[str, str],
         max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
+        dynamodb: DynamoDBHandler | None = None,
     ) -> None:
         self.function = function
+        self._dynamodb = dynamodb
         self.name = function.name
         self._api = api
         self._manage = manage
@@ -232,7 +243,7 @@ class FunctionRuntime:
 
     async def _acquire(self) -> Environment:
         while self._idle:
-            environment = self._idle.popleft()
+            environment = self._idle.pop()  # the most recently used: the warmest
             if environment.alive:
                 return environment
             self._forget(environment)
@@ -279,7 +290,9 @@ class FunctionRuntime:
             runtime_dir=BOOTSTRAP.parent,
             log_stream=stream,
         )
-        environment = Environment(config, variables, self._api, self._manage, self.live, self.hosts)
+        environment = Environment(
+            config, variables, self._api, self._manage, self.live, self.hosts, self._dynamodb
+        )
         try:
             await environment.start()
         except Exception as exc:
