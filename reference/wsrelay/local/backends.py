@@ -31,7 +31,7 @@ from wsrelay.local.embedded_dynamodb import (
 from wsrelay.local.hosts import free_port, is_loopback
 from wsrelay.local.templates.model import ServiceResource, TableSpec
 
-__all__ = ["PLACEHOLDER_CREDENTIALS", "LocalBackends"]
+__all__ = ["PLACEHOLDER_CREDENTIALS", "LocalBackends", "credentials_for"]
 
 logger = logging.getLogger("wsrelay.local")
 
@@ -82,30 +82,11 @@ class LocalBackends:
     def _choose_credentials(self) -> dict[str, str]:
         """The credentials functions and the gateway's own clients use (decided once).
 
-        The embedded moto checks none: placeholders. Another DynamoDB on this machine (a
-        moto server, DynamoDB Local): this user's credentials if boto3 finds any, else
-        placeholders. A DynamoDB elsewhere (AWS): this user's credentials, or a warning.
+        The embedded moto checks none: placeholders. Otherwise :func:`credentials_for`.
         """
         if self.embedded:
             return dict(PLACEHOLDER_CREDENTIALS)
-        found = boto3.Session().get_credentials()
-        if found is None:
-            if is_loopback(urlsplit(self.dynamodb_endpoint).hostname or ""):
-                return dict(PLACEHOLDER_CREDENTIALS)
-            logger.warning(
-                "no AWS credentials found for %s: the functions' calls to it will fail "
-                "(configure credentials, e.g. aws configure, or use the embedded DynamoDB)",
-                self.dynamodb_endpoint,
-            )
-            return {}
-        frozen = found.get_frozen_credentials()
-        credentials = {
-            "AWS_ACCESS_KEY_ID": str(frozen.access_key),
-            "AWS_SECRET_ACCESS_KEY": str(frozen.secret_key),
-        }
-        if frozen.token:
-            credentials["AWS_SESSION_TOKEN"] = frozen.token
-        return credentials
+        return credentials_for(self.dynamodb_endpoint)
 
     def client(self, service: str, endpoint: str | None = None) -> Any:
         """A boto3 client for ``service`` on its local endpoint, with the chosen credentials."""
@@ -224,6 +205,33 @@ class LocalBackends:
                 _delete_resource(self, resource)
         self._tables.clear()
         self._resources.clear()
+
+
+def credentials_for(endpoint: str) -> dict[str, str]:
+    """Credentials (as environment variables) for calls to ``endpoint``.
+
+    An endpoint on this machine (a moto server, DynamoDB Local): this user's credentials if
+    boto3 finds any, else placeholders (none of them checks signatures). One elsewhere
+    (AWS): this user's credentials, or nothing and a warning.
+    """
+    found = boto3.Session().get_credentials()
+    if found is None:
+        if is_loopback(urlsplit(endpoint).hostname or ""):
+            return dict(PLACEHOLDER_CREDENTIALS)
+        logger.warning(
+            "no AWS credentials found for %s: calls to it will fail (configure credentials, "
+            "e.g. aws configure, or use the embedded DynamoDB)",
+            endpoint,
+        )
+        return {}
+    frozen = found.get_frozen_credentials()
+    credentials = {
+        "AWS_ACCESS_KEY_ID": str(frozen.access_key),
+        "AWS_SECRET_ACCESS_KEY": str(frozen.secret_key),
+    }
+    if frozen.token:
+        credentials["AWS_SESSION_TOKEN"] = frozen.token
+    return credentials
 
 
 #: SQS queue properties that are also CreateQueue attributes.

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from wsrelay.local.api import ApiDefinition
+from wsrelay.local.backends import credentials_for
 from wsrelay.local.hosts import is_loopback
 from wsrelay.local.lambda_runtime.code import (
     CodeError,
@@ -46,17 +47,16 @@ class DeployedCodeError(ValueError):
 
 def _clients(endpoint_url: str, region: str) -> tuple[Any, Any]:
     """API Gateway v2 and Lambda clients on ``endpoint_url`` (placeholders for a local one)."""
-    key: str | None = None
-    secret: str | None = None
-    local = is_loopback(urlsplit(endpoint_url).hostname or "")
-    if local and boto3.Session().get_credentials() is None:
-        key = secret = "local"
+    credentials = credentials_for(endpoint_url)
+    key, secret = credentials.get("AWS_ACCESS_KEY_ID"), credentials.get("AWS_SECRET_ACCESS_KEY")
+    token = credentials.get("AWS_SESSION_TOKEN")
     apigatewayv2 = boto3.client(
         "apigatewayv2",
         endpoint_url=endpoint_url,
         region_name=region,
         aws_access_key_id=key,
         aws_secret_access_key=secret,
+        aws_session_token=token,
     )
     lambda_client = boto3.client(
         "lambda",
@@ -64,6 +64,7 @@ def _clients(endpoint_url: str, region: str) -> tuple[Any, Any]:
         region_name=region,
         aws_access_key_id=key,
         aws_secret_access_key=secret,
+        aws_session_token=token,
     )
     return apigatewayv2, lambda_client
 
