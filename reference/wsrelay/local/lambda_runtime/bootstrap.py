@@ -206,6 +206,10 @@ def _set_import_path(config: dict[str, Any]) -> None:
     importlib.invalidate_caches()
 
 
+class _HandlerNotFound(Exception):
+    """The handler's module has no such function."""
+
+
 class _Function:
     """The function's handler, imported at init as Lambda does; the error kept if that fails."""
 
@@ -229,35 +233,35 @@ class _Function:
         module = importlib.import_module(module_name)
         function = getattr(module, function_name, None)
         if not callable(function):
-            raise AttributeError(f"Handler '{function_name}' missing on module '{module_name}'")
+            raise _HandlerNotFound(f"Handler '{function_name}' missing on module '{module_name}'")
         return function
 
     def _describe(self, exc: Exception) -> dict[str, Any]:
         name = self.config["function_name"]
         module_name = self.config["handler"].rpartition(".")[0]
         if isinstance(exc, ImportError):
-            missing = getattr(exc, "name", None) or str(exc)
             requirements = self.config.get("requirements")
             where = (
-                f"add it to {requirements} and install it (pip install -r {requirements})"
+                f"add the package to {requirements} and install it (pip install -r {requirements})"
                 if requirements
-                else "install it, or add it to the function's code folder"
+                else "install the package, or add it to the function's code folder"
             )
             return {
                 "errorType": "Runtime.ImportModuleError",
                 "errorMessage": (
-                    f"Unable to import module '{module_name}': No module named '{missing}' "
-                    f"(function {name}; {where})"
+                    # As Lambda words it ("No module named 'x'", "cannot import name …"),
+                    # with where to add the package.
+                    f"Unable to import module '{module_name}': {exc} (function {name}; {where})"
                 ),
                 "stackTrace": traceback.format_exception(exc),
             }
-        error_type = (
-            "Runtime.HandlerNotFound"
-            if isinstance(exc, AttributeError)
-            else "Runtime.UserCodeSyntaxError"
-            if isinstance(exc, SyntaxError)
-            else f"Runtime.{type(exc).__name__}"
-        )
+        # Lambda's names for what can go wrong at init (python-exceptions docs).
+        if isinstance(exc, _HandlerNotFound):
+            error_type = "Runtime.HandlerNotFound"
+        elif isinstance(exc, SyntaxError):
+            error_type = "Runtime.UserCodeSyntaxError"
+        else:
+            error_type = f"Runtime.{type(exc).__name__}"
         return {
             "errorType": error_type,
             "errorMessage": f"{exc} (function {name})",
