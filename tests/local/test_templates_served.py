@@ -354,3 +354,15 @@ def test_a_missing_module_names_the_function_and_its_requirements(tmp_path: Path
     assert "No module named 'not_installed_anywhere'" in message
     assert gw.resources["Needy"] in message
     assert str(tmp_path / "src" / "requirements.txt") in message
+
+
+def test_a_function_uses_the_apps_bucket_and_topic() -> None:
+    """S3 (a virtual-host https upload made path-style http) and SNS in the all-services moto.
+
+    Also the canary of ``aws_hooks._checksum_in_header``: were botocore to keep its
+    aws-chunked trailer over plain HTTP, the object read back would be empty.
+    """
+    with LocalGateway.from_template(APPS / "storage" / "template.yaml", port=0) as gw:
+        ws = connect(gw)
+        ws.send("write a note")
+        assert recv(ws) == {"s3": "hi there", "sns": True}

@@ -219,6 +219,7 @@ def _make_hook(routes: Routes, channel: Channel | None) -> Callable[..., Any]:
         if service != "apigatewaymanagementapi":
             if local is not None:
                 params["url"] = local
+                _checksum_in_header(params)
             if (
                 channel is not None
                 and service == "dynamodb"
@@ -237,6 +238,20 @@ def _make_hook(routes: Routes, channel: Channel | None) -> Callable[..., Any]:
         return None
 
     return before_call
+
+
+def _checksum_in_header(params: dict[str, Any]) -> None:
+    """A request moved from ``https://`` to the local ``http://`` sends its checksum in a header.
+
+    botocore chose, from the ``https://`` URL, to send a streaming upload's checksum (S3's
+    PutObject) as an aws-chunked trailer, which it does only over TLS
+    (``botocore.httpchecksum.resolve_request_checksum_algorithm``); over plain HTTP it
+    would have put it in a header, and the local server reads that form. The choice is in
+    the request's context, which this adapter is the one place to touch.
+    """
+    algorithm = params.get("context", {}).get("checksum", {}).get("request_algorithm")
+    if isinstance(algorithm, dict) and algorithm.get("in") == "trailer":
+        algorithm["in"] = "header"
 
 
 def fast_path_answer(channel: Channel, operation: str, params: dict[str, Any]) -> Any:
