@@ -94,3 +94,11 @@ def test_the_root_template_chats_exactly_as_wsrelay_serve(root: LocalGateway) ->
     }
     assert expected[-1] == 400
     assert re.search("not JSON|JSON", expected[-2]["error"])
+
+
+def test_the_store_of_a_template_app_is_its_table(root: LocalGateway) -> None:
+    """A template with one table: ``table_name`` and ``store()`` are that table's."""
+    assert root.table_name == root.resources["ConnectionsTable"]
+    ws = websocket.create_connection(f"{root.url}?room=stored&name=ada", timeout=WAIT)
+    CLIENTS.append(ws)
+    assert [m.user_name for m in root.store().room_members("stored")] == ["ada"]

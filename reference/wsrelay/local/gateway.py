@@ -180,6 +180,9 @@ class LocalGateway:
             code=code,
             api=api_logical_id,
         )
+        if len(app.tables) == 1:
+            # The app's one table is "the" table: ``store()`` and ``table_name`` name it.
+            options.setdefault("table_name", app.tables[0].name)
         gateway = cls(stage=app.stage, api=app.api, create_table=False, **options)
         gateway.app = app
         return gateway
@@ -335,7 +338,7 @@ class LocalGateway:
         )
 
     def store(self) -> ConnectionStore:
-        """A :class:`ConnectionStore` on the gateway's table."""
+        """A :class:`ConnectionStore` on the gateway's table (a template app's, when it has one)."""
         return ConnectionStore(self.dynamodb_client(), self.table_name)
 
     def connection_ids(self) -> list[str]:
