@@ -162,3 +162,26 @@ def test_a_template_error_is_one_line_naming_the_resource(
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stdout
     assert str(template) in lines[0] and re.search(expected, lines[0]), lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups and SIGINT are POSIX")
+def test_ctrl_c_stops_serve_and_its_environments_quietly() -> None:
+    """Ctrl-C reaches the whole process group (the environments too): it stops with status 0
+    and no traceback from anyone."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "wsrelay.cli", "serve", "--port", "0", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    assert server.stdout is not None
+    seen = []
+    while not seen or not seen[-1].startswith("Press Ctrl-C"):
+        line = server.stdout.readline()
+        assert line, "".join(seen)
+        seen.append(line)
+    os.killpg(server.pid, signal.SIGINT)
+    output, _ = server.communicate(timeout=60)
+    assert server.returncode == 0, output
+    assert "Traceback" not in output and "stopped" in output, output

@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import queue
+import signal
 import socket
 import sys
 import threading
@@ -299,6 +300,10 @@ def _invoke(
 
 def main() -> int:
     """Run the environment: read the configuration, init, then serve invocations."""
+    # Ctrl-C in the terminal reaches the whole process group: the gateway ends its
+    # environments itself (``Environment.kill``), so they do not die mid-invocation with a
+    # traceback of their own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     config: dict[str, Any] = json.loads(sys.stdin.readline())
     sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - the process's stdin
     _set_import_path(config)
