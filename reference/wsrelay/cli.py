@@ -7,6 +7,7 @@
     wsrelay deploy  [--stack-name N] [--region R] [--endpoint-url U]  deploy to AWS (or moto)
     wsrelay destroy [--stack-name N] [--region R] [--endpoint-url U]  remove what deploy made
     wsrelay status  [--stack-name N] [--region R] [--endpoint-url U]  list what exists
+    wsrelay workbook solve NOTEBOOK -o OUT | --all DIR                 answer copies
 
 Each command lives in its own module, which adds its sub-parser through ``register`` and is
 imported only when the command runs, so ``wsrelay deploy`` never imports the gateway.
@@ -31,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deploy": ("wsrelay.deploy.cli", "deploy the stack to AWS (or to a moto server)"),
     "destroy": ("wsrelay.deploy.cli", "remove every resource the stack created"),
     "status": ("wsrelay.deploy.cli", "list the stack's resources that exist"),
+    "workbook": ("wsrelay.workbook_cli", "the workbook's tools: solve (answer copies)"),
 }
 
 
