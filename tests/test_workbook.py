@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,15 @@ def test_personal_stack_name_defaults_to_the_login(monkeypatch: pytest.MonkeyPat
     """Without a user it asks the system for the login name."""
     monkeypatch.setattr("getpass.getuser", lambda: "grace")
     assert personal_stack_name() == "wsrelay-grace"
+
+
+def test_captured_events_missing_says_what_is_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the repository (package elsewhere, notebook elsewhere) the error says so."""
+    import wsrelay.workbook as workbook
+
+    monkeypatch.setattr(workbook, "__file__", str(tmp_path / "a" / "b" / "workbook.py"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="the repository's real event captures"):
+        captured_events()

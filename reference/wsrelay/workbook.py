@@ -298,18 +298,22 @@ def captured_events() -> dict[str, dict[str, Any]]:
     """The API Gateway events in ``tests/events/`` (real captures), by file name.
 
     They are test data of the repository the workbook comes in, found beside the package's
-    source (``reference/../tests/events``), so notebooks find them wherever they run.
+    source (``reference/../tests/events``, an editable install) or above the current folder
+    (``notebooks/../tests/events``), so notebooks find them wherever they run.
 
     Raises:
-        FileNotFoundError: the package is installed without its repository.
+        FileNotFoundError: neither place has them (the package without its repository).
     """
-    folder = Path(__file__).resolve().parents[2] / "tests" / "events"
-    paths = sorted(folder.glob("*.json"))
-    if not paths:
-        raise FileNotFoundError(
-            f"no event captures in {folder}: the workbook needs the repository's tests/events"
-        )
-    return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in paths}
+    here = Path.cwd().resolve()
+    places = [Path(__file__).resolve().parents[2], here, *here.parents]
+    for root in places:
+        paths = sorted((root / "tests" / "events").glob("*.json"))
+        if paths:
+            return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in paths}
+    raise FileNotFoundError(
+        "no tests/events beside the package or above this folder: the workbook needs the "
+        "repository's real event captures"
+    )
 
 
 def personal_stack_name(user: str | None = None) -> str:
