@@ -1,8 +1,11 @@
 """``wsrelay.exercises``: every checker proven three ways, and the framework around them.
 
-For each notebook's exercise: the untouched stub reads "not attempted", the reference passes,
-and a known-wrong answer (one of the mistakes the notebooks warn about) is "incorrect" with a
-message that names the mistake. The stubs here are the notebooks' stubs, word for word.
+For each notebook's exercise: the untouched stub reads "not attempted", the model answer
+passes, and known-wrong answers (the mistakes the notebooks warn about) are "incorrect" with
+a message that names the mistake. The stubs here are the notebooks' stubs, word for word
+(``test_notebooks.py`` checks that each notebook's stub has its exercise's signature). The
+wrong answers of the app's functions use the file's own names, which the checker gives them
+(``in_app``); they are imported below only so that this module reads as valid Python.
 """
 
 from __future__ import annotations
@@ -10,33 +13,60 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from wsrelay.exercises import core, environment, nb01, nb02, nb03, nb04, nb05
+from wsrelay.exercises import core, environment, nb01, nb02, nb03, nb04, nb05, nb06
+from wsrelay.exercises.chat_app.lambda_function import (
+    NAME,
+    ROOM_INDEX,
+    WORKERS,
+    add_connection,
+    get_connection,
+    remove_stale,
+    room_member_ids,
+)
 from wsrelay.exercises.core import Exercise, Incorrect, Result
+from wsrelay.workbook_app import LEARNER_FUNCTIONS, ChatApp
 
 # --- the notebooks' stubs ------------------------------------------------------------------
 
 
-def route_for(body, route_keys):
-    """Return the route key API Gateway picks for the frame `body`."""
+def add_route(apigw, api_id, route_key, integration_id):
+    """Give the API the route `route_key` to the integration; return its RouteId."""
     raise NotImplementedError("replace this line with your code")
 
 
-def room_member_ids(client, table_name, room, page_size):
-    """Return the connection ids of every member of `room`, read through the byRoom index."""
+def move_connection_stub(deps, connection_id, room):
+    """Move the connection to `room`; False when its row is gone (it is not recreated)."""
+    raise NotImplementedError("replace this line with your code")
+
+
+def room_member_ids_stub(deps, room, page_size=None):
+    """Every live connection id in `room`: a Query of the byRoom index, page after page."""
     raise NotImplementedError("replace this line with your code")
 
 
 def on_connect(event, deps):
-    """Store the connection and return status 200, or return 400 for a bad room or name."""
+    """$connect: check ?room= and &name=, store the connection; 400 refuses the handshake."""
     raise NotImplementedError("replace this line with your code")
 
 
-def broadcast(management, store, room, payload):
-    """Post `payload` to every member of `room`; delete the rows of members that are gone."""
+def on_sendmessage(event, deps):
+    """sendmessage: broadcast a message frame to everyone in the sender's room."""
+    raise NotImplementedError("replace this line with your code")
+
+
+def remove_stale_stub(deps, connection_id):
+    """Delete the row of a connection that answered 410, unless it connected very recently."""
+    raise NotImplementedError("replace this line with your code")
+
+
+def broadcast(deps, room, frame):
+    """Post `frame` to every member of `room`, 16 at a time; return how many got it."""
     raise NotImplementedError("replace this line with your code")
 
 
@@ -46,15 +76,20 @@ def chat_once(url, name, room, message):
 
 
 STUBS = [
-    (nb01.q1, route_for),
-    (nb02.q1, room_member_ids),
+    (nb01.q1, add_route),
+    (nb02.q1, move_connection_stub),
+    (nb02.q2, room_member_ids_stub),
     (nb03.q1, on_connect),
-    (nb04.q1, broadcast),
-    (nb05.q1, chat_once),
+    (nb03.q2, on_sendmessage),
+    (nb04.q1, remove_stale_stub),
+    (nb04.q2, broadcast),
+    (nb05.q2, chat_once),
 ]
+#: Every exercise whose answer is a function, with the reference it is proven against.
+FUNCTION_EXERCISES = [exercise for exercise, _ in STUBS]
 
 
-@pytest.mark.parametrize(("exercise", "stub"), STUBS, ids=[s.__name__ for _, s in STUBS])
+@pytest.mark.parametrize(("exercise", "stub"), STUBS, ids=[e.title for e, _ in STUBS])
 def test_untouched_stub_is_not_attempted(exercise: Exercise, stub: object) -> None:
     """The stub as shipped reads "not attempted" (and is judged without running anything)."""
     result = exercise.result(stub)
@@ -68,160 +103,423 @@ def _verdict(exercise: Exercise, answer: object) -> Result:
     return result
 
 
-# --- nb01: route selection -----------------------------------------------------------------
-
-
-def test_nb01_reference_is_correct() -> None:
-    """The reference route selection passes."""
-    assert _verdict(nb01.q1, nb01.q1.reference).correct
-
-
-def test_nb01_action_without_route_is_incorrect() -> None:
-    """Returning the action even when no route has it names the $default rule."""
-
-    def answer(body: str, route_keys: set[str]) -> str:
-        try:
-            return str(json.loads(body).get("action", "$default"))
-        except ValueError:
-            return "$default"
-
-    result = _verdict(nb01.q1, answer)
+def _incorrect(exercise: Exercise, answer: object, *expected: str) -> None:
+    result = _verdict(exercise, answer)
     assert result.status == "incorrect"
-    assert 'no route has the key "dance", so API Gateway uses $default' in result.message
-
-
-def test_nb01_crash_on_a_non_json_frame_is_incorrect() -> None:
-    """An answer that raises is reported with the call and the error, not raised."""
-
-    def answer(body: str, route_keys: set[str]) -> str:
-        action = json.loads(body).get("action")
-        return action if action in route_keys else "$default"
-
-    result = _verdict(nb01.q1, answer)
-    assert result.status == "incorrect"
-    assert "route_for('hello', route_keys) raised JSONDecodeError" in result.message
-
-
-# --- nb02: a room through the index, paginated ---------------------------------------------
+    for text in expected:
+        assert text in result.message
 
 
 @pytest.mark.integration
-def test_nb02_reference_is_correct() -> None:
-    """The reference (ConnectionStore's paginated Query) passes."""
-    assert _verdict(nb02.q1, nb02.q1.reference).correct
+@pytest.mark.parametrize("exercise", FUNCTION_EXERCISES, ids=lambda e: e.title)
+def test_model_answer_is_correct(exercise: Exercise) -> None:
+    """Each exercise's model answer passes its own checker."""
+    assert _verdict(exercise, exercise.reference).correct
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("exercise", [nb01.q1, nb05.q2, nb06.q1, nb06.q2], ids=lambda e: e.title)
+def test_model_answer_runs_as_a_notebook_cell(exercise: Exercise) -> None:
+    """The model answer as shown (and as ``wsrelay workbook solve`` writes it) needs nothing
+    from its module: defined in an empty namespace, as in a fresh cell, it passes."""
+    namespace: dict[str, Any] = {}
+    exec(exercise.model_answer(), namespace)
+    assert _verdict(exercise, namespace[exercise.reference.__name__]).correct
+
+
+# --- nb01: a route, added with boto3 -------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_nb01_route_without_target_is_incorrect() -> None:
+    """A route with no Target goes nowhere, and the verdict names the Target to set."""
+
+    def answer(apigw, api_id, route_key, integration_id):
+        return apigw.create_route(ApiId=api_id, RouteKey=route_key)["RouteId"]
+
+    _incorrect(nb01.q1, answer, "has no Target", "integrations/")
+
+
+@pytest.mark.integration
+def test_nb01_duplicate_route_is_incorrect() -> None:
+    """Creating without looking first makes a second route, which AWS refuses."""
+
+    def answer(apigw, api_id, route_key, integration_id):
+        target = f"integrations/{integration_id}"
+        return apigw.create_route(ApiId=api_id, RouteKey=route_key, Target=target)["RouteId"]
+
+    _incorrect(nb01.q1, answer, "made two 'typing' routes", "ConflictException")
+
+
+# --- nb02: a conditional write and a paginated, filtered Query ---------------------------
+
+
+@pytest.mark.integration
+def test_nb02_put_item_that_replaces_the_row_is_incorrect() -> None:
+    """Writing a whole new item loses the name and times, and says to update one attribute."""
+
+    def answer(deps, connection_id, room):
+        deps.dynamodb.put_item(
+            TableName=deps.table,
+            Item={"connectionId": {"S": connection_id}, "roomId": {"S": room}},
+        )
+        return True
+
+    _incorrect(nb02.q1, answer, "it replaced Ada's row", "SET roomId = :room")
+
+
+@pytest.mark.integration
+def test_nb02_unconditional_update_is_incorrect() -> None:
+    """An update without a condition brings a gone connection back, and says which condition."""
+
+    def answer(deps, connection_id, room):
+        deps.dynamodb.update_item(
+            TableName=deps.table,
+            Key={"connectionId": {"S": connection_id}},
+            UpdateExpression="SET roomId = :room",
+            ExpressionAttributeValues={":room": {"S": room}},
+        )
+        return True
+
+    _incorrect(nb02.q1, answer, "created a row for a connection that has gone", "attribute_exists")
+
+
+@pytest.mark.integration
+def test_nb02_read_then_write_is_incorrect() -> None:
+    """Checking with a read first is a race, and the verdict says to put the check on the write."""
+
+    def answer(deps, connection_id, room):
+        if get_connection(deps, connection_id) is None:
+            return False
+        deps.dynamodb.update_item(
+            TableName=deps.table,
+            Key={"connectionId": {"S": connection_id}},
+            UpdateExpression="SET roomId = :room",
+            ExpressionAttributeValues={":room": {"S": room}},
+        )
+        return True
+
+    _incorrect(nb02.q1, answer, "it checks for the row with a read, then writes")
+
+
+@pytest.mark.integration
+def test_nb02_uncaught_condition_is_incorrect() -> None:
+    """A conditional update that lets ConditionalCheckFailedException escape is told to catch it."""
+
+    def answer(deps, connection_id, room):
+        deps.dynamodb.update_item(
+            TableName=deps.table,
+            Key={"connectionId": {"S": connection_id}},
+            UpdateExpression="SET roomId = :room",
+            ConditionExpression="attribute_exists(connectionId)",
+            ExpressionAttributeValues={":room": {"S": room}},
+        )
+        return True
+
+    _incorrect(nb02.q1, answer, "raised ConditionalCheckFailedException")
 
 
 @pytest.mark.integration
 def test_nb02_scan_is_incorrect() -> None:
     """A Scan is refused, whatever it returns."""
 
-    def answer(client: Any, table_name: str, room: str, page_size: int) -> list[str]:
-        items = client.scan(TableName=table_name)["Items"]
+    def answer(deps, room, page_size=None):
+        items = deps.dynamodb.scan(TableName=deps.table)["Items"]
         return [i["connectionId"]["S"] for i in items if i["roomId"]["S"] == room]
 
-    result = _verdict(nb02.q1, answer)
-    assert result.status == "incorrect"
-    assert "it sent a Scan" in result.message
+    _incorrect(nb02.q2, answer, "it sent a Scan")
 
 
 @pytest.mark.integration
 def test_nb02_first_page_only_is_incorrect() -> None:
     """Reading one page and stopping says how many members were missed and what to follow."""
 
-    def answer(client: Any, table_name: str, room: str, page_size: int) -> list[str]:
-        page = client.query(
-            TableName=table_name,
-            IndexName="byRoom",
+    def answer(deps, room, page_size=None):
+        page = deps.dynamodb.query(
+            TableName=deps.table,
+            IndexName=ROOM_INDEX,
             KeyConditionExpression="roomId = :room",
-            ExpressionAttributeValues={":room": {"S": room}},
+            FilterExpression="expiresAt > :now",
+            ExpressionAttributeValues={":room": {"S": room}, ":now": {"N": str(int(deps.now()))}},
             Limit=page_size,
         )
         return [item["connectionId"]["S"] for item in page["Items"]]
 
-    result = _verdict(nb02.q1, answer)
-    assert result.status == "incorrect"
-    assert "returned 5 of the room's 23 members" in result.message
-    assert "LastEvaluatedKey" in result.message
-
-
-# --- nb03: $connect ------------------------------------------------------------------------
+    _incorrect(nb02.q2, answer, "of the room's 23 live members", "LastEvaluatedKey")
 
 
 @pytest.mark.integration
-def test_nb03_reference_is_correct() -> None:
-    """The reference ``wsrelay.handlers.on_connect`` passes."""
-    assert _verdict(nb03.q1, nb03.q1.reference).correct
+def test_nb02_expired_rows_are_incorrect() -> None:
+    """Returning rows whose expiresAt has passed names TTL's delay and the filter to add."""
+
+    def answer(deps, room, page_size=None):
+        request = {
+            "TableName": deps.table,
+            "IndexName": ROOM_INDEX,
+            "KeyConditionExpression": "roomId = :room",
+            "ExpressionAttributeValues": {":room": {"S": room}},
+        }
+        if page_size:
+            request["Limit"] = page_size
+        ids = []
+        while True:
+            page = deps.dynamodb.query(**request)
+            ids += [item["connectionId"]["S"] for item in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return ids
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    _incorrect(nb02.q2, answer, "3 rows whose expiresAt has passed", "expiresAt > :now")
+
+
+# --- nb03: $connect and sendmessage --------------------------------------------------------
 
 
 @pytest.mark.integration
 def test_nb03_no_validation_is_incorrect() -> None:
     """Storing every connection, valid or not, is caught on the first bad name."""
 
-    def answer(event: dict[str, Any], deps: Any) -> dict[str, Any]:
-        params = event.get("queryStringParameters") or {}
+    def answer(event, deps):
+        query = event.get("queryStringParameters") or {}
         connection_id = event["requestContext"]["connectionId"]
-        deps.store.add(connection_id, params.get("room", "lobby"), params.get("name", "guest"))
+        add_connection(deps, connection_id, query.get("room", "lobby"), query.get("name", "guest"))
         return {"statusCode": 200, "body": "connected"}
 
-    result = _verdict(nb03.q1, answer)
-    assert result.status == "incorrect"
-    assert "returned statusCode 200, expected 400 (a space is not allowed in a name)" in (
-        result.message
+    _incorrect(
+        nb03.q1, answer, "returned statusCode 200, expected 400 (a space is not allowed in a name)"
     )
 
 
-# --- nb04: broadcast with 410 clean-up ----------------------------------------------------
+@pytest.mark.integration
+def test_nb03_row_without_ttl_is_incorrect() -> None:
+    """A row written by hand, without expiresAt, is told to use add_connection (the TTL)."""
+
+    def answer(event, deps):
+        query = event.get("queryStringParameters") or {}
+        connection_id = event["requestContext"]["connectionId"]
+        room = query.get("room", "lobby")
+        name = query.get("name", "guest-" + connection_id[:4])
+        if not (NAME.fullmatch(room) and NAME.fullmatch(name)):
+            return {"statusCode": 400, "body": "bad room or name"}
+        item = {
+            "connectionId": {"S": connection_id},
+            "roomId": {"S": room},
+            "userName": {"S": name},
+        }
+        deps.dynamodb.put_item(TableName=deps.table, Item=item)
+        return {"statusCode": 200, "body": "connected"}
+
+    _incorrect(nb03.q1, answer, "without the right expiresAt (the TTL)", "add_connection")
 
 
 @pytest.mark.integration
-def test_nb04_reference_is_correct() -> None:
-    """The reference (``Broadcaster``) delivers to every live member and removes the ghost."""
-    assert _verdict(nb04.q1, nb04.q1.reference).correct
+def test_nb03_broadcast_to_the_lobby_is_incorrect() -> None:
+    """Broadcasting to a fixed room instead of the sender's reaches the wrong people."""
+
+    def answer(event, deps):
+        connection_id = event["requestContext"]["connectionId"]
+        message = json.loads(event["body"]).get("message")
+        sender = get_connection(deps, connection_id) or {"room": "lobby", "name": "?"}
+        frame = json.dumps({"type": "message", "room": "garden", "message": message})
+        broadcast(deps, "garden", frame)
+        return {"statusCode": 200, "body": sender["name"]}
+
+    _incorrect(nb03.q2, answer, "Cy, in the garden, received it")
+
+
+@pytest.mark.integration
+def test_nb03_no_error_frame_is_incorrect() -> None:
+    """A frame without text that gets no error frame back is told to tell the sender."""
+
+    def answer(event, deps):
+        connection_id = event["requestContext"]["connectionId"]
+        message = json.loads(event["body"]).get("message")
+        sender = get_connection(deps, connection_id)
+        if sender is None or not message:
+            return {"statusCode": 400, "body": "no"}
+        frame = json.dumps(
+            {
+                "type": "message",
+                "room": sender["room"],
+                "sender": sender["name"],
+                "connectionId": connection_id,
+                "message": message,
+                "sentAt": int(deps.now() * 1000),
+            }
+        )
+        broadcast(deps, sender["room"], frame)
+        return {"statusCode": 200, "body": "sent"}
+
+    _incorrect(nb03.q2, answer, "the sender got no error frame", "tell(deps, event, why)")
+
+
+# --- nb04: the careful delete and the broadcast --------------------------------------------
+
+
+@pytest.mark.integration
+def test_nb04_unconditional_delete_is_incorrect() -> None:
+    """Deleting every row that answered 410 removes a newcomer's, and says why not."""
+
+    def answer(deps, connection_id):
+        deps.dynamodb.delete_item(TableName=deps.table, Key={"connectionId": {"S": connection_id}})
+        return True
+
+    _incorrect(nb04.q1, answer, "connected 5 s ago", "STALE_GRACE_SECONDS")
+
+
+@pytest.mark.integration
+def test_nb04_read_then_delete_is_incorrect() -> None:
+    """Checking the age with a read, then deleting, is a race: put the condition on the delete."""
+
+    def answer(deps, connection_id):
+        item = deps.dynamodb.get_item(
+            TableName=deps.table, Key={"connectionId": {"S": connection_id}}
+        ).get("Item")
+        if item is None or int(item["connectedAt"]["N"]) > (deps.now() - 30) * 1000:
+            return False
+        deps.dynamodb.delete_item(TableName=deps.table, Key={"connectionId": {"S": connection_id}})
+        return True
+
+    _incorrect(nb04.q1, answer, "it reads the row, then deletes it", "ConditionExpression")
 
 
 @pytest.mark.integration
 def test_nb04_client_error_before_gone_is_incorrect() -> None:
     """The AWS SDK example's except order leaves the stale row; the verdict says why."""
-    from botocore.exceptions import ClientError
 
-    def answer(management: Any, store: Any, room: str, payload: str) -> None:
-        for member in store.room_members(room):
+    def answer(deps, room, frame):
+        from botocore.exceptions import ClientError  # the file does not import it
+
+        delivered = 0
+        for connection_id in room_member_ids(deps, room):
             try:
-                management.post_to_connection(ConnectionId=member.connection_id, Data=payload)
+                deps.management.post_to_connection(ConnectionId=connection_id, Data=frame)
+                delivered += 1
             except ClientError:
                 pass
-            except management.exceptions.GoneException:  # never reached
-                store.remove(member.connection_id)
+            except deps.management.exceptions.GoneException:  # never reached
+                remove_stale(deps, connection_id)
+        return delivered
 
-    result = _verdict(nb04.q1, answer)
-    assert result.status == "incorrect"
-    assert "the stale connection's row is still in the table" in result.message
-    assert "catch GoneException first" in result.message
+    _incorrect(nb04.q2, answer, "the stale connection's row is still", "catch GoneException first")
 
 
 @pytest.mark.integration
-def test_nb04_whole_table_is_incorrect() -> None:
-    """Posting to every row of the table reaches another room, and says so."""
+def test_nb04_plain_delete_on_410_is_incorrect() -> None:
+    """Deleting on 410 without the grace removes the newcomer's row, and says to use remove_stale."""
 
-    def answer(management: Any, store: Any, room: str, payload: str) -> None:
-        for member in store.all_connections():
+    def answer(deps, room, frame):
+        def post(connection_id):
             try:
-                management.post_to_connection(ConnectionId=member.connection_id, Data=payload)
-            except management.exceptions.GoneException:
-                store.remove(member.connection_id)
+                deps.management.post_to_connection(ConnectionId=connection_id, Data=frame)
+                return True
+            except deps.management.exceptions.GoneException:
+                key = {"connectionId": {"S": connection_id}}
+                deps.dynamodb.delete_item(TableName=deps.table, Key=key)
+                return False
 
-    result = _verdict(nb04.q1, answer)
-    assert result.status == "incorrect"
-    assert "a client in another room received the payload" in result.message
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            return sum(pool.map(post, room_member_ids(deps, room)))
 
-
-# --- nb05: a client -----------------------------------------------------------------------
+    _incorrect(nb04.q2, answer, "connected 5 s ago was deleted", "remove_stale")
 
 
 @pytest.mark.integration
-def test_nb05_reference_is_correct() -> None:
-    """The reference client joins, speaks, hears itself and leaves."""
-    assert _verdict(nb05.q1, nb05.q1.reference).correct
+def test_nb04_one_post_at_a_time_is_incorrect() -> None:
+    """A sequential loop (the AWS SDK for Python example's) is told to post concurrently."""
+
+    def answer(deps, room, frame):
+        delivered = 0
+        for connection_id in room_member_ids(deps, room):
+            try:
+                deps.management.post_to_connection(ConnectionId=connection_id, Data=frame)
+                delivered += 1
+            except deps.management.exceptions.GoneException:
+                remove_stale(deps, connection_id)
+        return delivered
+
+    _incorrect(nb04.q2, answer, "one after another", "ThreadPoolExecutor")
+
+
+@pytest.mark.integration
+def test_nb04_a_thread_per_member_is_incorrect() -> None:
+    """One thread per member (the JavaScript sample's Promise.all) is told to bound it."""
+
+    def answer(deps, room, frame):
+        import threading
+
+        delivered = []
+
+        def post(connection_id):
+            try:
+                deps.management.post_to_connection(ConnectionId=connection_id, Data=frame)
+                delivered.append(connection_id)
+            except deps.management.exceptions.GoneException:
+                remove_stale(deps, connection_id)
+
+        threads = [threading.Thread(target=post, args=(c,)) for c in room_member_ids(deps, room)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return len(delivered)
+
+    _incorrect(nb04.q2, answer, "posts in flight at once", "Promise.all")
+
+
+# --- nb05: the app, served; a client -------------------------------------------------------
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> ChatApp:
+    """A new app (every learner function a stub) in a folder of the test's own."""
+    return ChatApp(tmp_path / "chat_app")
+
+
+def test_nb05_app_with_stubs_is_not_attempted(app: ChatApp) -> None:
+    """An app whose functions are still stubs reads "not attempted" and names them."""
+    result = nb05.q1.result(app)
+    assert result.status == "not attempted"
+    assert "still has stubs: room_member_ids, move_connection" in result.message
+    assert "catch-up cell" in result.message
+
+
+@pytest.mark.integration
+def test_nb05_model_app_is_correct(app: ChatApp) -> None:
+    """The model answer's file, served from its template, passes every step."""
+    nb05.q1.reference(app)
+    assert app.stubs() == []
+    assert _verdict(nb05.q1, app).correct
+
+
+@pytest.mark.integration
+def test_nb05_broken_broadcast_is_incorrect(app: ChatApp) -> None:
+    """A sendmessage that broadcasts nowhere is caught by what a client (did not) receive."""
+    app.use_model_answer(*LEARNER_FUNCTIONS)
+    source = app.source("on_sendmessage").replace(
+        'delivered = broadcast(deps, sender["room"], frame)', "delivered = 0"
+    )
+    assert "delivered = 0" in source
+    app._put("on_sendmessage", source)
+    _incorrect(nb05.q1, app, "Ada said 'hi, lobby' and ada, in the lobby, received []")
+
+
+@pytest.mark.integration
+def test_nb05_crashing_function_names_the_error(app: ChatApp) -> None:
+    """A function that raises is reported with the error the gateway logged."""
+    app.use_model_answer(*LEARNER_FUNCTIONS)
+    app._put(
+        "on_connect", 'def on_connect(event, deps):\n    raise KeyError("queryStringParameters")\n'
+    )
+    result = _verdict(nb05.q1, app)
+    assert result.status == "incorrect"
+    assert "the function raised" in result.message
+    assert "KeyError" in result.message
+
+
+def test_nb05_something_else_than_an_app_is_incorrect() -> None:
+    """Passing a function (or anything but the app) says what to pass."""
+    assert str(nb05.q1.result(_double)).startswith("incorrect: pass your app")
 
 
 @pytest.mark.integration
@@ -237,9 +535,7 @@ def test_nb05_message_before_joinroom_is_incorrect() -> None:
         ws.recv()
         ws.close()
 
-    result = _verdict(nb05.q1, answer)
-    assert result.status == "incorrect"
-    assert "your message reached the lobby" in result.message
+    _incorrect(nb05.q2, answer, "your message reached the lobby")
 
 
 @pytest.mark.integration
@@ -256,7 +552,7 @@ def test_nb05_connection_left_open_is_incorrect() -> None:
         ws.recv()
 
     try:
-        result = _verdict(nb05.q1, answer)
+        result = _verdict(nb05.q2, answer)
     finally:
         for ws in kept:
             ws.close()
@@ -273,10 +569,16 @@ def _checker(answer: Any) -> None:
 
 
 def _double(x: int) -> int:
-    return x * 2
+    """Twice ``x``."""
+    return x * 2  # the whole point
 
 
-DOUBLE = Exercise(title="double(x)", checker=_checker, hint="multiply by 2", reference=_double)
+DOUBLE = Exercise(
+    title="double(x)",
+    checker=_checker,
+    hints=("multiply", "`x * …`", "shape: return x times two"),
+    reference=_double,
+)
 
 
 def test_result_texts() -> None:
@@ -294,7 +596,7 @@ def test_a_stub_that_touches_nothing_else_is_untouched() -> None:
         y = abs(x)
         raise NotImplementedError(y)
 
-    assert core.is_untouched_stub(route_for)
+    assert core.is_untouched_stub(add_route)
     assert not core.is_untouched_stub(started)
     assert not core.is_untouched_stub(_double)
     assert not core.is_untouched_stub("not a function")
@@ -325,23 +627,71 @@ def test_exceptions_and_wrong_values_are_verdicts() -> None:
     assert DOUBLE.result(_double).correct
 
 
+def test_an_app_function_sees_the_files_names_not_the_notebooks() -> None:
+    """An in-app answer runs with the model file's globals: a name the file lacks fails the
+    check (as it would in Lambda), with advice to import it inside the function."""
+
+    def answer(deps, connection_id, room):
+        return uses_a_notebook_helper(deps, connection_id, room)  # noqa: F821
+
+    result = _verdict(nb02.q1, answer)
+    assert result.status == "incorrect"
+    assert "NameError: name 'uses_a_notebook_helper' is not defined" in result.message
+    assert "sees only the file's own names" in result.message
+
+
 def test_check_hint_and_solution_print_outside_jupyter(capsys: pytest.CaptureFixture[str]) -> None:
-    """Without an IPython kernel, check, hint and solution print plain text."""
+    """Without an IPython kernel, check, each hint and the model answer print in full."""
     DOUBLE.check(_double)
     DOUBLE.hint()
+    DOUBLE.hint(3)
+    DOUBLE.hint(4)
     DOUBLE.solution()
     out = capsys.readouterr().out
-    assert out.startswith("correct\nHint: multiply by 2\nSolution: double(x)\n")
-    assert "# tests.test_exercises._double" in out or "# test_exercises._double" in out
-    assert "return x * 2" in out
+    assert out.startswith(
+        "correct\nHint 1 of 3: multiply\nHint 3 of 3: shape: return x times two\n"
+        "there are 3 hints: hint(1) to hint(3)\nModel answer: double(x)\n\n"
+    )
+    assert "def _double(x):\n" in out  # the learner's def line: no type hints
+    assert '    """Twice ``x``."""\n    return x * 2  # the whole point' in out
 
 
-def test_solution_shows_the_package_source(capsys: pytest.CaptureFixture[str]) -> None:
-    """``solution()`` shows the package's code itself (inspect.getsource), not a copy."""
-    nb04.q1.solution()
-    out = capsys.readouterr().out
-    assert "# wsrelay.broadcast.Broadcaster.send" in out
-    assert "except self.management.exceptions.GoneException:" in out
+def test_hints_and_answers_are_folded_in_jupyter() -> None:
+    """In Jupyter a hint or model answer is an HTML <details>, closed; its plain-text form
+    is the summary alone, so no representation shows the text before it is opened."""
+    hint = core._Folded(
+        "💡 Hint 1 of 3", "Hint 1 of 3: read `pages`", "<p>read <code>pages</code></p>"
+    )
+    html = hint._repr_html_()
+    assert html.startswith('<details class="wsrelay-exercise"><summary>💡 Hint 1 of 3</summary>')
+    assert " open" not in html.split(">", 1)[0]
+    assert "read <code>pages</code>" in html
+    assert "pages" not in repr(hint)
+    assert core.inline_html("use `a < b` and **not** <script>") == (
+        "use <code>a &lt; b</code> and <strong>not</strong> &lt;script&gt;"
+    )
+
+
+def test_model_answers_have_the_stubs_signature() -> None:
+    """A model answer is shown with its stub's def line (no annotations), body unchanged."""
+    shown = nb01.q1.model_answer()
+    assert shown.startswith("def add_route(apigw, api_id, route_key, integration_id):\n")
+    assert "# there already: AWS refuses a duplicate key" in shown
+    assert nb02.q2.model_answer().startswith("def room_member_ids(deps, room, page_size=None):")
+
+
+@pytest.mark.parametrize("exercise", [*FUNCTION_EXERCISES, nb05.q1], ids=lambda e: e.title)
+def test_hints_build_up_and_never_give_the_code(exercise: Exercise) -> None:
+    """Three hints (idea, API, shape); a hint may name a call, never reproduce the code: at
+    most one short line of the model answer appears in a hint."""
+    assert len(exercise.hints) == 3
+    body = exercise.model_answer().splitlines()[1:]
+    lines = {line.strip() for line in body if len(line.strip()) > 20}
+    lines -= {line for line in lines if line.startswith(('"""', "#"))}
+    for hint in exercise.hints:
+        leaked = [line for line in lines if line in hint]
+        assert len(leaked) <= 1, f"hint gives the code away: {leaked}"
+        assert all(len(line) < 50 for line in leaked), f"hint gives the code away: {leaked}"
 
 
 # --- the environment checks of notebook 00 -------------------------------------------------

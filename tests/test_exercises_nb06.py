@@ -1,4 +1,5 @@
-"""``wsrelay.exercises.nb06``: the checker of ``resources_left``, proven three ways.
+"""``wsrelay.exercises.nb06``: the checkers of ``resources_left`` and of the broadcaster's IAM
+statement, each proven three ways.
 
 The untouched stub reads as "not attempted", the reference passes, and known-wrong answers
 fail with a message that names the mistake. The checker runs its own moto server, so these
@@ -6,6 +7,8 @@ tests need no fixture.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -134,10 +137,89 @@ def test_a_value_that_is_not_a_list_is_incorrect() -> None:
     assert "return a list of strings" in result.message
 
 
-def test_solution_shows_the_reference_and_the_lookups(capsys: pytest.CaptureFixture[str]) -> None:
-    """``solution()`` prints the reference's source and the deployer's look-ups it uses."""
+def test_solution_shows_the_model_answer_as_the_learner_writes_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``solution()`` prints the model answer, with the stub's def line (no type hints)."""
     nb06.q1.solution()
     out = capsys.readouterr().out
-    assert "def resources_left(clients: Clients, names: StackNames)" in out
-    assert "def find_table(" in out
-    assert "def find_apis(" in out
+    assert "def resources_left(clients, names):" in out
+    assert "find_apis(clients, names)" in out
+
+
+# --- q2: the broadcaster's one statement ---------------------------------------------------
+
+
+def manage_connections_statement(region, account, api_id, stage):
+    """The IAM statement that lets the broadcaster POST to this API stage's connections."""
+    raise NotImplementedError("replace this line with your code")
+
+
+def test_statement_stub_is_not_attempted() -> None:
+    """The notebook's stub reads as "not attempted"."""
+    assert nb06.q2.result(manage_connections_statement).status == "not attempted"
+
+
+def test_statement_model_answer_is_correct() -> None:
+    """The model answer allows the broadcaster's call and nothing the check tries beside it."""
+    assert nb06.q2.result(nb06.q2.reference).correct
+
+
+def _statement(action: object, resource: object) -> object:
+    def answer(region, account, api_id, stage):
+        return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (_statement("execute-api:ManageConnections", "*"), ["another stage's connections"]),
+        (
+            _statement(
+                "execute-api:ManageConnections",
+                "arn:aws:execute-api:eu-west-1:111122223333:a1b2c3d4e5/*",
+            ),
+            ["another stage's connections", "Name the stage and the method"],
+        ),
+        (
+            _statement(
+                "execute-api:ManageConnections",
+                "arn:aws:execute-api:eu-west-1:111122223333:a1b2c3d4e5/dev/*/@connections/*",
+            ),
+            ["closing a connection (DELETE)"],
+        ),
+        (
+            _statement(
+                "execute-api:Invoke",
+                "arn:aws:execute-api:eu-west-1:111122223333:a1b2c3d4e5/dev/POST/@connections/*",
+            ),
+            ["exactly execute-api:ManageConnections"],
+        ),
+        (
+            _statement(
+                "execute-api:ManageConnections",
+                "arn:aws:apigateway:eu-west-1::/apis/a1b2c3d4e5",
+            ),
+            ["it does not allow the one call the broadcaster makes"],
+        ),
+    ],
+    ids=["star", "whole-api", "any-method", "invoke", "apigateway-arn"],
+)
+def test_statement_known_wrong_answers_are_incorrect(answer: Any, expected: list[str]) -> None:
+    """Too wide a resource, the wrong action or the wrong kind of ARN fails, saying which."""
+    result = nb06.q2.result(answer)
+    print(result)
+    assert result.status == "incorrect"
+    for part in expected:
+        assert part in result.message
+
+
+def test_iam_arn_matching() -> None:
+    """``*`` matches any run of characters, slashes included; other characters match themselves."""
+    assert nb06._matches("arn:aws:execute-api:*:*:abc/*", "arn:aws:execute-api:r:1:abc/dev/POST/x")
+    assert not nb06._matches(
+        "arn:aws:execute-api:r:1:abc/dev/*", "arn:aws:execute-api:r:1:abc/prod/x"
+    )
+    assert nb06._matches("a?c", "abc") and not nb06._matches("a.c", "abc")

@@ -13,7 +13,8 @@ library and boto3:
 
 Around it, with their own dependencies: ``wsrelay.local`` (the local API Gateway),
 ``wsrelay.deploy`` (deploy to AWS), ``wsrelay.exercises`` (the workbook's checkers),
-``wsrelay.workbook`` (the notebooks' local AWS) and ``wsrelay.cli`` (the ``wsrelay`` command).
+``wsrelay.workbook`` (the notebooks' local AWS), ``wsrelay.workbook_app`` (the learner's own
+chat app), ``wsrelay.workbook_cli`` (answer copies) and ``wsrelay.cli`` (the ``wsrelay`` command).
 """
 
 from __future__ import annotations

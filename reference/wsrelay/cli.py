@@ -8,6 +8,7 @@
     wsrelay destroy [--stack-name N] [--region R] [--endpoint-url U]  remove what deploy made
     wsrelay status  [--stack-name N] [--region R] [--endpoint-url U]  list what exists
     wsrelay doctor  [--offline]                                       is this machine ready?
+    wsrelay workbook solve NOTEBOOK -o OUT | --all DIR                 answer copies
 
 Each command lives in its own module, which adds its sub-parser through ``register`` and is
 imported only when the command runs, so ``wsrelay deploy`` never imports the gateway.
@@ -33,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "destroy": ("wsrelay.deploy.cli", "remove every resource the stack created"),
     "status": ("wsrelay.deploy.cli", "list the stack's resources that exist"),
     "doctor": ("wsrelay.doctor", "check this machine is ready for the workbook (✓ / ✗ with fixes)"),
+    "workbook": ("wsrelay.workbook_cli", "the workbook's tools: solve (answer copies)"),
 }
 
 

@@ -17,11 +17,17 @@ makes, and an artificial network delay for a management client.
 
 from __future__ import annotations
 
+import getpass
+import inspect
+import json
 import logging
+import re
+import textwrap
 import time
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +43,12 @@ __all__ = [
     "LocalAws",
     "Post",
     "add_latency",
+    "captured_events",
     "connections_table",
+    "personal_stack_name",
     "receive_all",
     "record_posts",
+    "show_source",
     "text_table",
     "wait_until",
 ]
@@ -266,3 +275,54 @@ def add_latency(client: Any, seconds: float) -> Any:
 
     client.meta.events.register("before-send", wait)
     return client
+
+
+# --- showing code and data --------------------------------------------------------------------
+
+
+def show_source(*names: str, module: Any = None) -> None:
+    """Display the source of ``names``, from the model answer's ``lambda_function.py`` (or
+    ``module``): the tested file itself, included rather than pasted into the notebook."""
+    from wsrelay.exercises.core import show_markdown
+
+    if module is None:
+        from wsrelay.workbook_app import model_module
+
+        module = model_module()
+    parts = [textwrap.dedent(inspect.getsource(getattr(module, name))).rstrip() for name in names]
+    code = "\n\n\n".join(parts)
+    show_markdown(f"```python\n{code}\n```", code)
+
+
+def captured_events() -> dict[str, dict[str, Any]]:
+    """The API Gateway events in ``tests/events/`` (real captures), by file name.
+
+    They are test data of the repository the workbook comes in, found beside the package's
+    source (``reference/../tests/events``, an editable install) or above the current folder
+    (``notebooks/../tests/events``), so notebooks find them wherever they run.
+
+    Raises:
+        FileNotFoundError: neither place has them (the package without its repository).
+    """
+    here = Path.cwd().resolve()
+    places = [Path(__file__).resolve().parents[2], here, *here.parents]
+    for root in places:
+        paths = sorted((root / "tests" / "events").glob("*.json"))
+        if paths:
+            return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in paths}
+    raise FileNotFoundError(
+        "no tests/events beside the package or above this folder: the workbook needs the "
+        "repository's real event captures"
+    )
+
+
+def personal_stack_name(user: str | None = None) -> str:
+    """``wsrelay-{you}``: a stack name of your own, for an AWS account others deploy to too.
+
+    Two people who both deploy the stack ``wsrelay`` to one account share (and overwrite)
+    one set of resources; with their own names they get two. ``user`` defaults to the login
+    name, cut to what a stack name allows (a letter, then letters, digits and ``-``, 32 at most).
+    """
+    who = user if user is not None else getpass.getuser()
+    cleaned = re.sub(r"[^A-Za-z0-9-]+", "-", who).strip("-").lower() or "me"
+    return f"wsrelay-{cleaned}"[:32].rstrip("-")

@@ -85,6 +85,7 @@ def deploy(
     names: StackNames,
     *,
     code: bytes | None = None,
+    handler: str | None = None,
     report: Report = print,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Deployment:
@@ -94,6 +95,9 @@ def deploy(
         clients: where to deploy (AWS, or a moto server).
         names: the stack's names and tags.
         code: the Lambda zip; default ``package.build_zip()``.
+        handler: the function's ``Handler`` (``module.function`` in the zip); default
+            ``wsrelay.handlers.lambda_handler``, the package's. Another zip names its own,
+            such as the workbook's ``lambda_function.lambda_handler``.
         report: called with each progress line.
         sleep: how to wait between retries (tests pass a no-op).
 
@@ -116,7 +120,7 @@ def deploy(
     api = ensure_api(clients, names, progress)
     api_id = api["ApiId"]
     run.policy(location, api_id)
-    function_arn = run.function(role_arn, zip_bytes)
+    function_arn = run.function(role_arn, zip_bytes, handler or FUNCTION_SETTINGS["Handler"])
     ensure_permission(clients, names, location.source_arn(api_id), progress)
     uri = location.integration_uri(function_arn)
     integration_id = ensure_integration(clients, names, api_id, uri, progress)
@@ -253,7 +257,7 @@ class _Run:
         else:
             self.progress.updated("policy", n.policy, "statements")
 
-    def function(self, role_arn: str, zip_bytes: bytes) -> str:
+    def function(self, role_arn: str, zip_bytes: bytes, handler: str) -> str:
         n, lam = self.n, self.c.lambda_
         # A copy by its SHA-256 (Lambda's CodeSha256), so that ``wsrelay serve --api-id``
         # runs exactly the deployed package (``wsrelay.local.deployed``).
@@ -265,6 +269,7 @@ class _Run:
             raise not_ours("function", n.function, n)
         wanted: dict[str, Any] = {
             **FUNCTION_SETTINGS,
+            "Handler": handler,
             "Role": role_arn,
             "Environment": {"Variables": {TABLE_VARIABLE: n.table}},
         }

@@ -16,7 +16,17 @@ from typing import Any
 
 from wsrelay.store import ConnectionStore
 
-__all__ = ["FIXED_CLOCK", "connect", "ids", "moto_store", "receive", "running_gateway"]
+__all__ = [
+    "FIXED_CLOCK",
+    "Calls",
+    "app_deps",
+    "connect",
+    "ids",
+    "moto_store",
+    "receive",
+    "record_calls",
+    "running_gateway",
+]
 
 #: 2027-01-15 08:00:00 UTC: a fixed "now" for rows the checkers write.
 FIXED_CLOCK = 1_800_000_000.0
@@ -61,6 +71,32 @@ def connect(gateway: Any, room: str, name: str) -> Any:
     import websocket
 
     return websocket.create_connection(f"{gateway.url}?room={room}&name={name}", timeout=10)
+
+
+def app_deps(store: ConnectionStore, management: Any = None, now: float | None = None) -> Any:
+    """The model app's ``Deps`` on ``store``'s table: what ``lambda_handler`` would build."""
+    from wsrelay.workbook_app import model_module
+
+    clock = (lambda: now) if now is not None else time.time
+    return model_module().Deps(
+        dynamodb=store.client, table=store.table_name, management=management, now=clock
+    )
+
+
+#: (operation name, its parameters) of each call a client made.
+Calls = list[tuple[str, dict[str, Any]]]
+
+
+def record_calls(client: Any) -> Calls:
+    """Record every call ``client`` makes (a botocore hook that only looks): a list it fills."""
+    calls: Calls = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, dict(params)))
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"provide-client-params.{service}", record)
+    return calls
 
 
 def receive(ws: Any, quiet: float, *, at_least: int = 0) -> list[dict[str, Any]]:

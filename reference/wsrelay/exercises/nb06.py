@@ -1,6 +1,9 @@
-"""Exercise of ``06_deploy-to-aws``: what is left of a stack.
+"""Exercises of ``06_deploy-to-aws``: what is left of a stack, and one least-privilege statement.
 
-Write ``resources_left(clients, names)``: the resources of the stack ``names`` that exist, one
+``q2``: ``manage_connections_statement(region, account, api_id, stage)``: the IAM statement
+that lets the broadcaster POST to the connections of one API's one stage, and nothing else.
+
+``q1``: write ``resources_left(clients, names)``: the resources of the stack ``names`` that exist, one
 ``"kind name"`` string each, in any order::
 
     ["table wsrelay-dev-connections", "log group /aws/lambda/wsrelay-dev-handler",
@@ -18,23 +21,27 @@ that stopped halfway, and look-alikes with the stack's names but not its tags.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
+from typing import Any
 
-from wsrelay.deploy.aws import (
-    Clients,
-    find_apis,
-    find_function,
-    find_log_group,
-    find_role,
-    find_table,
-)
+from wsrelay.deploy.aws import Clients
 from wsrelay.deploy.stack import ROUTE_SELECTION_EXPRESSION, TABLE_SCHEMA, StackNames
 from wsrelay.exercises.core import Exercise, Incorrect, call
 
-__all__ = ["CHECKED", "LOOKALIKE", "REGION", "everything", "q1", "resources_left"]
+__all__ = [
+    "CHECKED",
+    "LOOKALIKE",
+    "REGION",
+    "everything",
+    "manage_connections_statement",
+    "q1",
+    "q2",
+    "resources_left",
+]
 
 #: Where the checker deploys: a region of its own, so it never meets the notebook's stack.
 REGION = "eu-west-1"
@@ -51,6 +58,8 @@ def resources_left(clients: Clients, names: StackNames) -> list[str]:
     The ``find_*`` functions of ``wsrelay.deploy.aws`` are what ``status`` and ``destroy``
     use: each looks its resource up by name and reports whether it carries the stack's tags.
     """
+    from wsrelay.deploy.aws import find_apis, find_function, find_log_group, find_role, find_table
+
     finds = (find_table, find_log_group, find_role, find_function)
     found = [find(clients, names) for find in finds]
     left = [f"{f.kind} {f.name}" for f in found if f is not None and f.owned]
@@ -228,14 +237,102 @@ def _check(answer: Answer) -> None:
 q1 = Exercise(
     title="resources_left(clients, names)",
     checker=_check,
-    hint=(
-        "Look each of the five up by its name from `names` (`names.table`, `names.log_group`, "
-        "`names.role`, `names.function`) and keep it only when its tags pass `names.owns(tags)`; "
-        "for the API, call `clients.apigatewayv2.get_apis()` and keep every item whose `Tags` "
-        "pass `names.owns`. `wsrelay.deploy.aws` has a `find_*` function for each, returning a "
-        "`Found` (with `.kind`, `.name`, `.owned`) or `None`."
+    hints=(
+        "A resource is the stack's only if it carries the stack's tags; a name alone proves "
+        "nothing, and API names need not even be unique. Look each of the five up every time: "
+        "a destroy may have stopped halfway.",
+        "The names are `names.table`, `names.log_group`, `names.role`, `names.function`; "
+        "`names.owns(tags)` tests a resource's tags. `wsrelay.deploy.aws` has a `find_*` "
+        "function for each (`find_table(clients, names)` …), returning a `Found` (`.kind`, "
+        "`.name`, `.owned`) or None, and `find_apis(clients, names)` for the APIs, by tags.",
+        'Shape: for the four found by name, keep `f"{f.kind} {f.name}"` when `f` is not None '
+        'and `f.owned`; add `f"API {api.name}"` for each API `find_apis` returns.',
     ),
     reference=resources_left,
-    sources=(find_table, find_apis),
-    note="The reference uses the deployer's own look-ups (wsrelay.deploy.aws), two of them below:",
+)
+
+
+# --- q2: the broadcaster's one statement -------------------------------------------------
+
+#: Where the checker asks for the statement (not this notebook's stack).
+STATEMENT_ARGS = ("eu-west-1", "111122223333", "a1b2c3d4e5", "dev")
+
+
+def manage_connections_statement(region: str, account: str, api_id: str, stage: str) -> Any:
+    """Model answer: POST to the connections of one API's one stage, and nothing else."""
+    return {
+        "Effect": "Allow",
+        "Action": "execute-api:ManageConnections",
+        "Resource": f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/POST/@connections/*",
+    }
+
+
+def _matches(pattern: str, arn: str) -> bool:
+    """IAM's ARN matching: ``*`` matches any run of characters (``/`` too), ``?`` one."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, arn) is not None
+
+
+def _listed(value: object) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+def _check_statement(answer: Callable[[str, str, str, str], object]) -> None:
+    region, account, api_id, stage = STATEMENT_ARGS
+    shown = f"manage_connections_statement{STATEMENT_ARGS!r}"
+    got = call(answer, *STATEMENT_ARGS, what=shown)
+    if not isinstance(got, dict):
+        raise Incorrect(f"{shown} returned {got!r}: return a statement, a dict")
+    if got.get("Effect") != "Allow":
+        raise Incorrect(f'the statement\'s Effect is {got.get("Effect")!r}: "Allow"')
+    actions = _listed(got.get("Action"))
+    if actions is None:
+        raise Incorrect("Action must be a string, or a list of strings")
+    if actions != ["execute-api:ManageConnections"]:
+        raise Incorrect(
+            f"Action is {got.get('Action')!r}: the @connections API needs exactly "
+            "execute-api:ManageConnections (execute-api:Invoke is for calling the API itself)"
+        )
+    resources = _listed(got.get("Resource"))
+    if resources is None:
+        raise Incorrect("Resource must be a string, or a list of strings")
+    base = f"arn:aws:execute-api:{region}:{account}:{api_id}"
+    post = f"{base}/{stage}/POST/@connections/Mg_ugfpqPHcCIVA="
+    if not any(_matches(r, post) for r in resources):
+        raise Incorrect(
+            f"it does not allow the one call the broadcaster makes, {post}: the resource is "
+            "arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{method}/@connections/{id}"
+        )
+    too_much = {
+        "another stage's connections": f"{base}/prod/POST/@connections/Mg_ugfpqPHcCIVA=",
+        "closing a connection (DELETE)": f"{base}/{stage}/DELETE/@connections/Mg_ugfpqPHcCIVA=",
+        "reading a connection (GET)": f"{base}/{stage}/GET/@connections/Mg_ugfpqPHcCIVA=",
+        "another API's connections": f"arn:aws:execute-api:{region}:{account}:zzzzzzzzzz/"
+        f"{stage}/POST/@connections/Mg_ugfpqPHcCIVA=",
+    }
+    for what, arn in too_much.items():
+        if any(_matches(r, arn) for r in resources):
+            raise Incorrect(
+                f"it also allows {what} ({arn}): the handlers only POST, to this API's "
+                f"{stage} stage. Name the stage and the method; keep * for the connection id"
+            )
+
+
+q2 = Exercise(
+    title="manage_connections_statement(region, account, api_id, stage)",
+    checker=_check_statement,
+    hints=(
+        "The broadcaster does one thing with API Gateway: it POSTs to connections of this "
+        "API's stage. Allow exactly that: one action, one resource pattern, no more.",
+        "The action is `execute-api:ManageConnections`. Its resource is an ARN, "
+        "`arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/@connections/{id}`; "
+        "in a policy, `*` in it matches anything (slashes too).",
+        "Shape: return a dict with `Effect`, `Action` and `Resource`, the resource naming the "
+        "region, account, API and stage, then `/POST/@connections/*`.",
+    ),
+    reference=manage_connections_statement,
 )
