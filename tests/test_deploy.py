@@ -360,3 +360,27 @@ def test_missing_credentials_say_how_to_configure_them(
     assert caught.value.code == "NoCredentials"
     assert caught.value.step == "read the caller's identity (sts get-caller-identity)"
     assert "aws configure" in caught.value.advice
+
+
+def test_a_package_without_the_fanout_deploys_no_fanout_function(
+    clients: Clients, names: StackNames
+) -> None:
+    """A learner's own handler (no ``wsrelay.fanout``): no fan-out function, log group or
+    invoke right; status is still complete, saying what is not deployed and why."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "lambda_function.py", "def lambda_handler(event, context):\n    return {}\n"
+        )
+    deploy(clients, names, code=buffer.getvalue(), report=lambda line: None, sleep=_no_sleep)
+    inventory = _inventory(clients, names)
+    assert not inventory["fanout_function"]
+    assert inventory["log_groups"] == [names.log_group]
+    config = clients.lambda_.get_function_configuration(FunctionName=names.function)
+    assert config["Environment"]["Variables"] == {"CONNECTIONS_TABLE": names.table}
+    policy = clients.iam.get_role_policy(RoleName=names.role, PolicyName=names.policy)
+    document: Any = policy["PolicyDocument"]
+    assert "InvokeFanout" not in {s["Sid"] for s in document["Statement"]}
+    lines: list[str] = []
+    assert status(clients, names, report=lines.append).complete
+    assert f"· function {names.fanout_function} not deployed" in "\n".join(lines)

@@ -89,6 +89,7 @@ def deploy(
     names: StackNames,
     *,
     code: bytes | None = None,
+    fanout: bool | None = None,
     report: Report = print,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Deployment:
@@ -98,6 +99,9 @@ def deploy(
         clients: where to deploy (AWS, or a moto server).
         names: the stack's names and tags.
         code: the Lambda zip; default ``package.build_zip()``.
+        fanout: also deploy the fan-out function for big rooms (``wsrelay.fanout``); by
+            default, when the package holds ``wsrelay/fanout.py`` (a learner's own handler
+            has none).
         report: called with each progress line.
         sleep: how to wait between retries (tests pass a no-op).
 
@@ -110,36 +114,33 @@ def deploy(
             ``destroy`` removes it.
     """
     zip_bytes = package.build_zip() if code is None else code
+    if fanout is None:
+        fanout = package.has_module(zip_bytes, "wsrelay.fanout")
     progress = Progress(report)
     run = _Run(clients, names, progress, sleep)
     location = locate(clients, "deploy")
     report(f"deploying stack {names.prefix} to account {location.account} in {location.region}")
     table_arn = run.table()
     run.log_group(names.log_group)
-    run.log_group(names.fanout_log_group)
+    if fanout:
+        run.log_group(names.fanout_log_group)
     role_arn = run.role()
     api = ensure_api(clients, names, progress)
     api_id = api["ApiId"]
-    run.policy(location, api_id)
-    run.function(
-        names.fanout_function,
-        FANOUT_SETTINGS,
-        {TABLE_VARIABLE: names.table},
-        role_arn,
-        zip_bytes,
-        event_invoke=FANOUT_EVENT_INVOKE,
-    )
-    function_arn = run.function(
-        names.function,
-        FUNCTION_SETTINGS,
-        {
-            TABLE_VARIABLE: names.table,
-            FANOUT_FUNCTION_VARIABLE: names.fanout_function,
-            PAGE_SIZE_VARIABLE: str(FANOUT_PAGE_SIZE),
-        },
-        role_arn,
-        zip_bytes,
-    )
+    run.policy(location, api_id, fanout=fanout)
+    variables = {TABLE_VARIABLE: names.table}
+    if fanout:
+        run.function(
+            names.fanout_function,
+            FANOUT_SETTINGS,
+            {TABLE_VARIABLE: names.table},
+            role_arn,
+            zip_bytes,
+            event_invoke=FANOUT_EVENT_INVOKE,
+        )
+        variables[FANOUT_FUNCTION_VARIABLE] = names.fanout_function
+        variables[PAGE_SIZE_VARIABLE] = str(FANOUT_PAGE_SIZE)
+    function_arn = run.function(names.function, FUNCTION_SETTINGS, variables, role_arn, zip_bytes)
     ensure_permission(clients, names, location.source_arn(api_id), progress)
     uri = location.integration_uri(function_arn)
     integration_id = ensure_integration(clients, names, api_id, uri, progress)
@@ -256,9 +257,9 @@ class _Run:
         self.progress.created("role", n.role)
         return role["Arn"]
 
-    def policy(self, location: Location, api_id: str) -> None:
+    def policy(self, location: Location, api_id: str, *, fanout: bool) -> None:
         n, iam = self.n, self.c.iam
-        document = location.policy_document(n, api_id)
+        document = location.policy_document(n, api_id, fanout=fanout)
         with step(f"put policy {n.policy} on role {n.role}"):
             try:
                 current: Any = iam.get_role_policy(RoleName=n.role, PolicyName=n.policy)

@@ -242,17 +242,23 @@ class Location:
             f"{function_arn}/invocations"
         )
 
-    def policy_document(self, names: StackNames, api_id: str) -> dict[str, Any]:
-        """The role's inline policy: ``POLICY_ACTIONS``, each on only its own resource."""
-        resources_by_sid = {
+    def policy_document(
+        self, names: StackNames, api_id: str, *, fanout: bool = True
+    ) -> dict[str, Any]:
+        """The role's inline policy: ``POLICY_ACTIONS``, each on only its own resource.
+
+        Without the fan-out function (``fanout=False``: a package with no ``wsrelay.fanout``)
+        the role may not invoke it, and has no log group of its to write to.
+        """
+        log_groups = [f"{self.log_group_arn(names)}:*"]
+        if fanout:
+            log_groups.append(f"{self.log_group_arn(names, names.fanout_log_group)}:*")
+        resources_by_sid: dict[str, Any] = {
             "ConnectionsTable": self.table_arn(names),
             "RoomIndex": self.index_arn(names),
             "ManageConnections": self.connections_arn(api_id, names.stage),
             "InvokeFanout": self.fanout_function_arn(names),
-            "OwnLogGroup": [
-                f"{self.log_group_arn(names)}:*",
-                f"{self.log_group_arn(names, names.fanout_log_group)}:*",
-            ],
+            "OwnLogGroup": log_groups if fanout else log_groups[0],
         }
         return {
             "Version": "2012-10-17",
@@ -264,6 +270,7 @@ class Location:
                     "Resource": resources_by_sid[sid],
                 }
                 for sid, actions in POLICY_ACTIONS.items()
+                if fanout or sid != "InvokeFanout"
             ],
         }
 

@@ -133,11 +133,15 @@ def status(clients: Clients, names: StackNames, *, report: Report = print) -> St
     c, n = clients, names
     result = StackStatus()
 
-    def show(kind: str, name: str, found: Found | bool | None, note: str = "") -> None:
+    def show(
+        kind: str, name: str, found: Found | bool | None, note: str = "", *, optional: str = ""
+    ) -> None:
         label = f"{kind} {name}" + (f" ({note})" if note else "")
         if isinstance(found, Found) and not found.owned:
             result.foreign.append(label)
             report(f"! {label} exists without this stack's tags")
+        elif not found and optional:
+            report(f"· {label} not deployed ({optional})")
         elif found:
             result.present.append(label)
             report(f"✓ {label}")
@@ -148,7 +152,13 @@ def status(clients: Clients, names: StackNames, *, report: Report = print) -> St
     with step(f"look up the resources of stack {n.prefix}", "status"):
         show("table", n.table, find_table(c, n))
         show("log group", n.log_group, find_log_group(c, n))
-        show("log group", n.fanout_log_group, find_log_group(c, n, n.fanout_log_group))
+        big_rooms = "only for rooms past one page: deployed with a package that has wsrelay.fanout"
+        show(
+            "log group",
+            n.fanout_log_group,
+            find_log_group(c, n, n.fanout_log_group),
+            optional=big_rooms,
+        )
         role = find_role(c, n)
         show("role", n.role, role)
         policies = c.iam.list_role_policies(RoleName=n.role)["PolicyNames"] if role else []
@@ -157,7 +167,12 @@ def status(clients: Clients, names: StackNames, *, report: Report = print) -> St
         show("function", n.function, function)
         statements = function_policy(c, n.function) if function else []
         show("permission", n.statement_id, any(s.get("Sid") == n.statement_id for s in statements))
-        show("function", n.fanout_function, find_function(c, n, n.fanout_function))
+        show(
+            "function",
+            n.fanout_function,
+            find_function(c, n, n.fanout_function),
+            optional=big_rooms,
+        )
         apis = find_apis(c, n)
         api = apis[0] if apis else None
         show("API", n.api, api, api.ident if api else "")
