@@ -10,7 +10,9 @@ only after all N clients received the previous one. Reports, per server and N:
 - server CPU per delivery and peak RSS of the server's process tree (psutil, 50 ms samples).
 
 The gateway runs twice: as ``wsrelay serve`` (the workbook's chat API) and as ``wsrelay serve
---template template.yaml`` (the same chat, read from the project's SAM template).
+--template template.yaml`` (the same chat, read from the project's SAM template). Then one
+big room (``--big-room``, 3,000): posted by one invocation, and split in pages handed to the
+template's fan-out function (``wsrelay.fanout``).
 
 The ceiling is a raw ``websockets`` server that broadcasts each frame to every client: no
 DynamoDB, no boto3, no Lambda. Both servers face the same load script on the same 2 cores,
@@ -227,9 +229,7 @@ async def run_load(
         task.cancel()
 
 
-def measure(
-    kind: str, label: str, n: int, messages: int, warmup: int, extra: list[str]
-) -> Result:
+def measure(kind: str, label: str, n: int, messages: int, warmup: int, extra: list[str]) -> Result:
     process, url = start_server(kind, extra)
     result = Result(server=label, n=n)
     sampler = TreeSampler(process.pid)
@@ -278,6 +278,15 @@ def main() -> int:
     parser.add_argument("--no-ceiling", action="store_true")
     parser.add_argument("--http", action="store_true", help="also measure with the fast path off")
     parser.add_argument(
+        "--big-room",
+        type=int,
+        default=3000,
+        help="also one room of this size, in one invocation and split in pages (0: skip)",
+    )
+    parser.add_argument(
+        "--big-room-page", type=int, default=500, help="members per page of the split (500)"
+    )
+    parser.add_argument(
         "--no-template",
         action="store_true",
         help="skip the chat served from the root SAM template (wsrelay serve --template)",
@@ -301,6 +310,22 @@ def main() -> int:
             print(
                 f"{result.server} N={n}: fan-out p50 {percentile(result.fanout_ms, 50):.1f} ms, "
                 f"{result.deliveries_per_s:,.0f} deliveries/s, all connected in {result.connect_wall_s:.2f} s",
+                flush=True,
+            )
+    if args.big_room:
+        # The handler posts a room of N in one invocation (``wsrelay serve``), or, served from
+        # the SAM template, hands pages to its fan-out function (``wsrelay.fanout``).
+        page = args.big_room_page
+        split = ["--template", TEMPLATE, "--parameter-overrides", f"FanoutPageSize={page}"]
+        for label, extra in [
+            ("big room: one invocation", []),
+            (f"big room: split in pages of {page}", split),
+        ]:
+            result = measure("gateway", label, args.big_room, 5, 1, extra)
+            results.append(result)
+            print(
+                f"{label} N={args.big_room}: fan-out p50 {percentile(result.fanout_ms, 50):.1f} "
+                f"ms, {result.deliveries_per_s:,.0f} deliveries/s",
                 flush=True,
             )
     print()

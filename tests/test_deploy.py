@@ -64,6 +64,7 @@ def _inventory(clients: Clients, names: StackNames) -> dict[str, Any]:
     inventory["table"] = names.table in tables
     functions = [f["FunctionName"] for f in c.lambda_.list_functions()["Functions"]]
     inventory["function"] = names.function in functions
+    inventory["fanout_function"] = names.fanout_function in functions
     if inventory["function"]:
         policy = json.loads(c.lambda_.get_policy(FunctionName=names.function)["Policy"])
         inventory["statements"] = policy["Statement"]
@@ -71,17 +72,19 @@ def _inventory(clients: Clients, names: StackNames) -> dict[str, Any]:
     inventory["role"] = names.role in roles
     if inventory["role"]:
         inventory["policies"] = c.iam.list_role_policies(RoleName=names.role)["PolicyNames"]
-    groups = c.logs.describe_log_groups(logGroupNamePrefix=names.log_group)["logGroups"]
-    inventory["log_groups"] = [g["logGroupName"] for g in groups]
+    groups = c.logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{names.prefix}-")
+    inventory["log_groups"] = sorted(g["logGroupName"] for g in groups["logGroups"])
     return inventory
 
 
 def _nothing_left(inventory: dict[str, Any]) -> bool:
-    return not any(inventory[k] for k in ("apis", "table", "function", "role", "log_groups"))
+    keys = ("apis", "table", "function", "fanout_function", "role", "log_groups")
+    return not any(inventory[k] for k in keys)
 
 
 def test_deploy_creates_the_linked_resources(clients: Clients, names: StackNames) -> None:
-    """One table, log group, role, function, permission, API, integration, 5 routes, 1 stage."""
+    """One table, two log groups, a role, the handler and the fan-out function, a permission,
+    an API, an integration, 5 routes, 1 stage."""
     deployment, lines = _deploy(clients, names)
     inventory = _inventory(clients, names)
     api_id = deployment.api_id
@@ -106,8 +109,20 @@ def test_deploy_creates_the_linked_resources(clients: Clients, names: StackNames
     config = function["Configuration"]
     assert config["Handler"] == "wsrelay.handlers.lambda_handler"
     assert config["Runtime"].startswith("python3.1")
-    assert config["Environment"]["Variables"] == {"CONNECTIONS_TABLE": names.table}
+    assert config["Environment"]["Variables"] == {
+        "CONNECTIONS_TABLE": names.table,
+        "FANOUT_FUNCTION": names.fanout_function,
+        "FANOUT_PAGE_SIZE": "1000",
+    }
     assert config["Role"] == deployment.role_arn
+    # The fan-out function: the same package and role, its own handler, never retried.
+    fanout = clients.lambda_.get_function(FunctionName=names.fanout_function)["Configuration"]
+    assert fanout["Handler"] == "wsrelay.handlers.fanout_handler"
+    assert fanout["Environment"]["Variables"] == {"CONNECTIONS_TABLE": names.table}
+    assert fanout["Role"] == deployment.role_arn and fanout["Timeout"] == 60
+    assert fanout["CodeSha256"] == package.code_sha256(CODE)
+    retries = clients.lambda_.get_function_event_invoke_config(FunctionName=names.fanout_function)
+    assert retries["MaximumRetryAttempts"] == 0
     assert config["CodeSha256"] == package.code_sha256(CODE)  # moto hashes it itself
     assert function["Tags"][TAG_STACK] == names.stack
     # The role's one inline policy names this table, its index, this API's stage, its logs.
@@ -119,15 +134,21 @@ def test_deploy_creates_the_linked_resources(clients: Clients, names: StackNames
         "ConnectionsTable": deployment.table_arn,
         "RoomIndex": f"{deployment.table_arn}/index/byRoom",
         "ManageConnections": f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api_id}/dev/POST/@connections/*",
-        "OwnLogGroup": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{names.log_group}:*",
+        "InvokeFanout": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{names.fanout_function}",
+        "OwnLogGroup": [
+            f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{names.log_group}:*",
+            f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{names.fanout_log_group}:*",
+        ],
     }
     # The table: index and TTL.
     table = clients.dynamodb.describe_table(TableName=names.table)["Table"]
     assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["byRoom"]
     ttl = clients.dynamodb.describe_time_to_live(TableName=names.table)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", TTL_ATTRIBUTE)
-    (group,) = clients.logs.describe_log_groups(logGroupNamePrefix=names.log_group)["logGroups"]
-    assert group["retentionInDays"] == 14
+    assert inventory["log_groups"] == sorted([names.log_group, names.fanout_log_group])
+    for name in (names.log_group, names.fanout_log_group):
+        (group,) = clients.logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        assert group["retentionInDays"] == 14
     # The URLs: wss:// to connect, https:// for @connections.
     host = f"{api_id}.execute-api.us-east-1.amazonaws.com"
     assert deployment.websocket_url == f"wss://{host}/dev"
@@ -136,7 +157,7 @@ def test_deploy_creates_the_linked_resources(clients: Clients, names: StackNames
         f"WebSocket URL:    wss://{host}/dev",
         f"@connections URL: https://{host}/dev",
     ]
-    assert sum(line.startswith("✓ created") for line in lines) == 9 + len(ROUTES)
+    assert sum(line.startswith("✓ created") for line in lines) == 11 + len(ROUTES)
 
 
 def test_deploying_twice_changes_nothing(clients: Clients, names: StackNames) -> None:
@@ -161,7 +182,8 @@ def test_redeploy_updates_changed_code_and_drifted_configuration(
     lines: list[str] = []
     deploy(clients, names, code=buffer.getvalue(), report=lines.append, sleep=_no_sleep)
     assert [line for line in lines if line.startswith("~")] == [
-        f"~ updated function {names.function} (code)"
+        f"~ updated function {names.fanout_function} (code)",
+        f"~ updated function {names.function} (code)",
     ]
     clients.lambda_.update_function_configuration(FunctionName=names.function, MemorySize=128)
     _, lines = _deploy(clients, names)
@@ -176,14 +198,16 @@ def test_destroy_removes_every_resource(clients: Clients, names: StackNames) -> 
     lines: list[str] = []
     removed = destroy(clients, names, report=lines.append)
     assert removed == lines
-    assert [line.split()[2] for line in removed] == [
-        "API",
-        "permission",
-        "function",
-        "log",
-        "policy",
-        "role",
-        "table",
+    assert [" ".join(line.split()[2:4]) for line in removed] == [
+        f"API {names.api}",
+        f"permission {names.statement_id}",
+        f"function {names.function}",
+        f"function {names.fanout_function}",
+        "log group",
+        "log group",
+        f"policy {names.policy}",
+        f"role {names.role}",
+        f"table {names.table}",
     ]
     assert _nothing_left(_inventory(clients, names))
     report: list[str] = []
@@ -235,7 +259,7 @@ def test_a_failed_step_leaves_what_destroy_cleans(clients: Clients, names: Stack
     inventory = _inventory(clients, names)
     assert inventory["table"] and inventory["log_groups"]  # made before the role step
     removed = destroy(clients, names, report=lambda line: None)
-    assert [line.split()[2] for line in removed] == ["log", "table"]
+    assert [line.split()[2] for line in removed] == ["log", "log", "table"]
     assert _nothing_left({**_inventory(clients, names), "role": False})
     assert clients.iam.get_role(RoleName=names.role)["Role"]["RoleName"] == names.role
 
@@ -261,7 +285,7 @@ def test_access_denied_names_the_step_and_what_to_do(clients: Clients, names: St
     """AccessDenied on CreateFunction: which step, what AWS said, what to do; destroy cleans."""
     denial = (
         f"User: arn:aws:iam::{ACCOUNT}:user/learner is not authorized to perform: "
-        f"lambda:CreateFunction on resource: {names.function}"
+        f"lambda:CreateFunction on resource: {names.fanout_function}"
     )
     clients.lambda_.meta.events.register(
         "before-call.lambda.CreateFunction", _answer("AccessDeniedException", denial, 403)
@@ -270,14 +294,15 @@ def test_access_denied_names_the_step_and_what_to_do(clients: Clients, names: St
         _deploy(clients, names)
     message = str(caught.value)
     assert message.splitlines() == [
-        f"✗ create function {names.function} failed",
+        # The fan-out function comes first: the handler's environment names it.
+        f"✗ create function {names.fanout_function} failed",
         f"  AWS said: AccessDeniedException: {denial}",
         "  what to do: the credentials in use lack the permission named above: grant it to "
         "your IAM user or role (or use a profile that has it), then run `wsrelay deploy` "
         "again; `wsrelay destroy` removes what this run created",
     ]
     removed = destroy(clients, names, report=lambda line: None)
-    assert [line.split()[2] for line in removed] == ["API", "log", "policy", "role", "table"]
+    assert [line.split()[2] for line in removed] == ["API", "log", "log", "policy", "role", "table"]
     assert _nothing_left(_inventory(clients, names))
 
 
@@ -310,7 +335,7 @@ def test_status_lists_what_exists(clients: Clients, names: StackNames) -> None:
     result = status(clients, names, report=lines.append)
     assert result.complete and result.websocket_url == deployment.websocket_url
     assert all(line.startswith("✓ ") for line in lines[:-2])
-    assert len(lines) == 9 + len(ROUTES) + 2  # 9 resources, the routes, 2 URLs
+    assert len(lines) == 11 + len(ROUTES) + 2  # 11 resources, the routes, 2 URLs
 
 
 def test_location_comes_from_the_caller_identity(clients: Clients) -> None:
@@ -335,3 +360,27 @@ def test_missing_credentials_say_how_to_configure_them(
     assert caught.value.code == "NoCredentials"
     assert caught.value.step == "read the caller's identity (sts get-caller-identity)"
     assert "aws configure" in caught.value.advice
+
+
+def test_a_package_without_the_fanout_deploys_no_fanout_function(
+    clients: Clients, names: StackNames
+) -> None:
+    """A learner's own handler (no ``wsrelay.fanout``): no fan-out function, log group or
+    invoke right; status is still complete, saying what is not deployed and why."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "lambda_function.py", "def lambda_handler(event, context):\n    return {}\n"
+        )
+    deploy(clients, names, code=buffer.getvalue(), report=lambda line: None, sleep=_no_sleep)
+    inventory = _inventory(clients, names)
+    assert not inventory["fanout_function"]
+    assert inventory["log_groups"] == [names.log_group]
+    config = clients.lambda_.get_function_configuration(FunctionName=names.function)
+    assert config["Environment"]["Variables"] == {"CONNECTIONS_TABLE": names.table}
+    policy = clients.iam.get_role_policy(RoleName=names.role, PolicyName=names.policy)
+    document: Any = policy["PolicyDocument"]
+    assert "InvokeFanout" not in {s["Sid"] for s in document["Statement"]}
+    lines: list[str] = []
+    assert status(clients, names, report=lines.append).complete
+    assert f"· function {names.fanout_function} not deployed" in "\n".join(lines)

@@ -107,13 +107,13 @@ def test_resources_are_the_stacks_own() -> None:
     assert statements["Role"]["Resource"] == (
         "arn:aws:iam::111122223333:role/wsrelay-dev-handler-role"
     )
-    assert statements["Function"]["Resource"] == (
-        "arn:aws:lambda:eu-west-1:111122223333:function:wsrelay-dev-handler"
-    )
-    assert fnmatch.fnmatchcase(
-        "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/wsrelay-dev-handler:log-stream:x",
-        statements["LogGroup"]["Resource"],
-    )
+    assert statements["Function"]["Resource"] == [
+        "arn:aws:lambda:eu-west-1:111122223333:function:wsrelay-dev-handler",
+        "arn:aws:lambda:eu-west-1:111122223333:function:wsrelay-dev-fanout",
+    ]
+    for function in ("handler", "fanout"):
+        stream = f"arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/wsrelay-dev-{function}:log-stream:x"
+        assert any(fnmatch.fnmatchcase(stream, r) for r in statements["LogGroup"]["Resource"])
     assert statements["PassRoleToLambda"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}
     }

@@ -47,12 +47,15 @@ def _resolved() -> dict[str, Any]:
         "HandlerLogGroup": NAMES.log_group,
         "HandlerRole": NAMES.role,
         "HandlerFunction": NAMES.function,
+        "FanoutLogGroup": NAMES.fanout_log_group,
+        "FanoutFunction": NAMES.fanout_function,
         "WebSocketApi": API_ID,
         "HandlerIntegration": INTEGRATION_ID,
     }
     attributes = {
         "ConnectionsTable.Arn": WHERE.table_arn(NAMES),
         "HandlerLogGroup.Arn": f"{WHERE.log_group_arn(NAMES)}:*",  # CloudFormation adds :*
+        "FanoutLogGroup.Arn": f"{WHERE.log_group_arn(NAMES, NAMES.fanout_log_group)}:*",
         "HandlerRole.Arn": f"arn:aws:iam::{WHERE.account}:role/{NAMES.role}",
         "HandlerFunction.Arn": WHERE.function_arn(NAMES),
         "WebSocketApi.ApiEndpoint": f"wss://{API_ID}.execute-api.{WHERE.region}.amazonaws.com",
@@ -125,7 +128,8 @@ def test_every_resource_is_tagged_with_the_stack() -> None:
         "AWS::ApiGatewayV2::Stage",
     ]
     for kind in taggable:
-        assert _tags(_one(template, kind)) == NAMES.tags, kind
+        for properties in _of_type(template, kind):
+            assert _tags(properties) == NAMES.tags, kind
 
 
 def test_table_matches_the_deployer_schema() -> None:
@@ -173,16 +177,29 @@ def test_role_policy_and_permission_match() -> None:
     assert permission["SourceArn"] == WHERE.source_arn(API_ID)
 
 
-def test_function_and_log_group_match() -> None:
-    """Runtime, handler, memory, timeout, environment and log retention are the deployer's."""
+def test_functions_and_log_groups_match() -> None:
+    """Both functions' runtime, handler, memory, timeout and environment, the fan-out's
+    retries, and the log groups' retention are the deployer's."""
     template = _resolved()
-    function = _one(template, "AWS::Lambda::Function")
-    assert function["FunctionName"] == NAMES.function
-    assert {k: function[k] for k in stack.FUNCTION_SETTINGS} == stack.FUNCTION_SETTINGS
-    assert function["Environment"] == {"Variables": {"CONNECTIONS_TABLE": NAMES.table}}
-    log_group = _one(template, "AWS::Logs::LogGroup")
-    assert log_group["LogGroupName"] == NAMES.log_group
-    assert log_group["RetentionInDays"] == stack.LOG_RETENTION_DAYS
+    functions = {f["FunctionName"]: f for f in _of_type(template, "AWS::Lambda::Function")}
+    assert set(functions) == {NAMES.function, NAMES.fanout_function}
+    handler, fanout = functions[NAMES.function], functions[NAMES.fanout_function]
+    assert {k: handler[k] for k in stack.FUNCTION_SETTINGS} == stack.FUNCTION_SETTINGS
+    assert handler["Environment"] == {
+        "Variables": {
+            "CONNECTIONS_TABLE": NAMES.table,
+            "FANOUT_FUNCTION": NAMES.fanout_function,
+            "FANOUT_PAGE_SIZE": str(stack.FANOUT_PAGE_SIZE),
+        }
+    }
+    assert {k: fanout[k] for k in stack.FANOUT_SETTINGS} == stack.FANOUT_SETTINGS
+    assert fanout["Environment"] == {"Variables": {"CONNECTIONS_TABLE": NAMES.table}}
+    retries = _one(template, "AWS::Lambda::EventInvokeConfig")
+    assert retries["FunctionName"] == NAMES.fanout_function
+    assert {k: retries[k] for k in stack.FANOUT_EVENT_INVOKE} == stack.FANOUT_EVENT_INVOKE
+    groups = {g["LogGroupName"]: g for g in _of_type(template, "AWS::Logs::LogGroup")}
+    assert set(groups) == {NAMES.log_group, NAMES.fanout_log_group}
+    assert {g["RetentionInDays"] for g in groups.values()} == {stack.LOG_RETENTION_DAYS}
 
 
 @pytest.mark.integration

@@ -518,6 +518,7 @@ HANDLER_MODULES = {
     "wsrelay.broadcast",
     "wsrelay.events",
     "wsrelay.exceptions",
+    "wsrelay.fanout",
     "wsrelay.handlers",
     "wsrelay.protocol",
     "wsrelay.store",

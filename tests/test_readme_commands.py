@@ -90,7 +90,19 @@ def test_make_bench_runs_the_benchmark_and_prints_its_table() -> None:
     assert command[1:2] == ["benchmarks/fanout.py"], command
     assert (ROOT / command[1]).is_file()
     result = subprocess.run(
-        [*command, "--sizes", "3", "--messages", "2", "--warmup", "1"],
+        [
+            *command,
+            "--sizes",
+            "3",
+            "--messages",
+            "2",
+            "--warmup",
+            "1",
+            "--big-room",
+            "7",
+            "--big-room-page",
+            "3",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -103,4 +115,6 @@ def test_make_bench_runs_the_benchmark_and_prints_its_table() -> None:
         ["| wsrelay gateway", "3"],
         ["| wsrelay serve --template template.yaml", "3"],
         ["| ceiling (websockets)", "3"],
+        ["| big room: one invocation", "7"],
+        ["| big room: split in pages of 3", "7"],
     ]

@@ -72,9 +72,10 @@ def test_sam_makes_only_the_deployers_resources(resolved: dict[str, Any]) -> Non
     assert kinds == sorted(
         [
             "AWS::DynamoDB::Table",
-            "AWS::Logs::LogGroup",
+            *["AWS::Logs::LogGroup"] * 2,
             "AWS::IAM::Role",
-            "AWS::Lambda::Function",
+            *["AWS::Lambda::Function"] * 2,
+            "AWS::Lambda::EventInvokeConfig",
             "AWS::Lambda::Permission",
             "AWS::ApiGatewayV2::Api",
             "AWS::ApiGatewayV2::Integration",
@@ -95,23 +96,38 @@ def test_table_matches_the_deployer_schema(resolved: dict[str, Any]) -> None:
     }
 
 
-def test_function_and_log_group_match(resolved: dict[str, Any]) -> None:
-    """Runtime, handler, memory, timeout, environment, role and log retention are the deployer's."""
-    function = _one(resolved, "AWS::Lambda::Function")
-    assert function["FunctionName"] == NAMES.function
-    assert {k: function[k] for k in stack.FUNCTION_SETTINGS} == stack.FUNCTION_SETTINGS
-    assert function["Environment"] == {"Variables": {"CONNECTIONS_TABLE": NAMES.table}}
-    assert function["Role"] == f"arn:aws:iam::{WHERE.account}:role/{NAMES.role}"
-    log_group = _one(resolved, "AWS::Logs::LogGroup")
-    assert log_group["LogGroupName"] == NAMES.log_group
-    assert log_group["RetentionInDays"] == stack.LOG_RETENTION_DAYS
+def test_functions_and_log_groups_match(resolved: dict[str, Any]) -> None:
+    """Both functions' runtime, handler, memory, timeout, environment and role, the fan-out's
+    retries, and the log groups' retention are the deployer's."""
+    functions = {f["FunctionName"]: f for f in _of_type(resolved, "AWS::Lambda::Function")}
+    assert set(functions) == {NAMES.function, NAMES.fanout_function}
+    handler, fanout = functions[NAMES.function], functions[NAMES.fanout_function]
+    assert {k: handler[k] for k in stack.FUNCTION_SETTINGS} == stack.FUNCTION_SETTINGS
+    assert handler["Environment"] == {
+        "Variables": {
+            "CONNECTIONS_TABLE": NAMES.table,
+            "FANOUT_FUNCTION": NAMES.fanout_function,
+            "FANOUT_PAGE_SIZE": str(stack.FANOUT_PAGE_SIZE),
+        }
+    }
+    assert {k: fanout[k] for k in stack.FANOUT_SETTINGS} == stack.FANOUT_SETTINGS
+    assert fanout["Environment"] == {"Variables": {"CONNECTIONS_TABLE": NAMES.table}}
+    role_arn = f"arn:aws:iam::{WHERE.account}:role/{NAMES.role}"
+    assert handler["Role"] == fanout["Role"] == role_arn
+    retries = _one(resolved, "AWS::Lambda::EventInvokeConfig")
+    assert retries["FunctionName"] == NAMES.fanout_function
+    assert {k: retries[k] for k in stack.FANOUT_EVENT_INVOKE} == stack.FANOUT_EVENT_INVOKE
+    groups = {g["LogGroupName"]: g for g in _of_type(resolved, "AWS::Logs::LogGroup")}
+    assert set(groups) == {NAMES.log_group, NAMES.fanout_log_group}
+    assert {g["RetentionInDays"] for g in groups.values()} == {stack.LOG_RETENTION_DAYS}
 
 
 def test_code_uri_is_the_package(resolved: dict[str, Any]) -> None:
     """``CodeUri: reference/`` is the folder ``wsrelay.handlers`` is imported from."""
-    code = Path(_one(resolved, "AWS::Lambda::Function")["Code"])
-    assert code == (ROOT / "reference").resolve()
-    assert (code / "wsrelay" / "handlers.py").is_file()
+    for function in _of_type(resolved, "AWS::Lambda::Function"):
+        code = Path(function["Code"])
+        assert code == (ROOT / "reference").resolve()
+        assert (code / "wsrelay" / "handlers.py").is_file()
 
 
 def test_role_policy_and_permission_match(resolved: dict[str, Any]) -> None:
@@ -156,18 +172,20 @@ def test_every_resource_is_tagged_with_the_stack(resolved: dict[str, Any]) -> No
         "AWS::ApiGatewayV2::Api",
         "AWS::ApiGatewayV2::Stage",
     ]:
-        assert _tags(_one(resolved, kind)) == NAMES.tags, kind
-    assert _tags(_one(resolved, "AWS::Lambda::Function")) == {
-        **NAMES.tags,
-        "lambda:createdBy": "SAM",
-    }
+        for properties in _of_type(resolved, kind):
+            assert _tags(properties) == NAMES.tags, kind
+    for function in _of_type(resolved, "AWS::Lambda::Function"):
+        assert _tags(function) == {**NAMES.tags, "lambda:createdBy": "SAM"}
 
 
 def test_served_locally_it_is_the_chat_api() -> None:
     """load_app gives the workbook's chat API: five routes to one handler, the table with its TTL."""
     app = load_app(TEMPLATE, stack_name=NAMES.stack)
-    (function,) = app.api.functions.values()
-    assert (function.name, function.handler) == (NAMES.function, stack.FUNCTION_SETTINGS["Handler"])
+    handlers = {f.name: f.handler for f in app.api.functions.values()}
+    assert handlers == {
+        NAMES.function: stack.FUNCTION_SETTINGS["Handler"],
+        NAMES.fanout_function: stack.FANOUT_SETTINGS["Handler"],
+    }
     assert sorted(app.api.routes) == sorted(stack.ROUTES)
     assert {r.function for r in app.api.routes.values()} == {NAMES.function}
     (table,) = app.tables

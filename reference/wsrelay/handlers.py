@@ -15,6 +15,9 @@ same code runs in Lambda, in the local gateway and in tests; ``lambda_handler`` 
 them from the environment:
 
 - ``CONNECTIONS_TABLE``: the table's name (required).
+- ``FANOUT_FUNCTION`` (optional): a fan-out function's name; a broadcast to a room bigger
+  than one page (``FANOUT_PAGE_SIZE``, 1,000 members) hands the further pages to it
+  (``wsrelay.fanout``), whose entry point is :func:`fanout_handler`.
 - The management API's endpoint is ``https://{domainName}/{stage}`` from the event, unless
   the SDK's own ``AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`` is set; DynamoDB likewise
   honours ``AWS_ENDPOINT_URL_DYNAMODB``. Both are standard boto3 settings:
@@ -41,6 +44,14 @@ from botocore.config import Config
 from wsrelay import events, protocol
 from wsrelay.broadcast import DEFAULT_MAX_WORKERS, Broadcaster
 from wsrelay.exceptions import ConfigurationError, ProtocolError
+from wsrelay.fanout import (
+    DEFAULT_PAGE_SIZE,
+    FANOUT_FUNCTION_VARIABLE,
+    PAGE_SIZE_VARIABLE,
+    SplitFanout,
+    encode_event,
+    handle_fanout_event,
+)
 from wsrelay.store import ConnectionStore
 
 if TYPE_CHECKING:
@@ -51,6 +62,7 @@ __all__ = [
     "Dependencies",
     "dependencies_from_environment",
     "dispatch",
+    "fanout_handler",
     "lambda_handler",
     "on_connect",
     "on_default",
@@ -84,6 +96,8 @@ class Dependencies:
     broadcaster: Broadcaster
     clock: Callable[[], float] = time.time
     rng: random.Random = _NAMES
+    #: Splits big rooms across invocations of a fan-out function (``wsrelay.fanout``).
+    fanout: SplitFanout | None = None
 
 
 def _response(status: int, body: str = "") -> Response:
@@ -171,8 +185,9 @@ def _on_message(event: Mapping[str, Any], deps: Dependencies) -> Response:
         )
     except ProtocolError as exc:
         return _tell_sender(event, deps, str(exc))
-    result = deps.broadcaster.broadcast(row.room, payload)
-    return _response(200, str(result))
+    if deps.fanout is not None:
+        return _response(200, str(deps.fanout.broadcast(row.room, payload)))
+    return _response(200, str(deps.broadcaster.broadcast(row.room, payload)))
 
 
 _NOT_REGISTERED = (
@@ -275,7 +290,39 @@ def dependencies_from_environment(event: Mapping[str, Any]) -> Dependencies:
     management: ApiGatewayManagementApiClient = _client("apigatewaymanagementapi", management_url)
     store = ConnectionStore(dynamodb, table)
     broadcaster = Broadcaster(management, store, max_workers=_BROADCAST_WORKERS)
-    return Dependencies(store=store, broadcaster=broadcaster)
+    fanout = None
+    function = os.environ.get(FANOUT_FUNCTION_VARIABLE)
+    if function:
+        lambda_client = _client("lambda", None)
+
+        def invoke(event: Mapping[str, Any]) -> None:
+            lambda_client.invoke(
+                FunctionName=function, InvocationType="Event", Payload=encode_event(event)
+            )
+
+        page_size = int(os.environ.get(PAGE_SIZE_VARIABLE) or DEFAULT_PAGE_SIZE)
+        fanout = SplitFanout(store, broadcaster, invoke, management_url, page_size=page_size)
+    return Dependencies(store=store, broadcaster=broadcaster, fanout=fanout)
+
+
+def fanout_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """The fan-out function's entry point: post one page of a room (``wsrelay.fanout``).
+
+    Never raises, so Lambda never runs a page twice (its retries are off as well).
+    """
+    table = os.environ.get(TABLE_VARIABLE)
+    if not table:
+        raise ConfigurationError(
+            f"{TABLE_VARIABLE} is not set: set it to the connections table's name"
+        )
+    dynamodb: DynamoDBClient = _client("dynamodb", os.environ.get(DYNAMODB_ENDPOINT_VARIABLE))
+    management: ApiGatewayManagementApiClient = _client(
+        "apigatewaymanagementapi", str(event.get("endpoint", ""))
+    )
+    broadcaster = Broadcaster(
+        management, ConnectionStore(dynamodb, table), max_workers=_BROADCAST_WORKERS
+    )
+    return handle_fanout_event(event, broadcaster)
 
 
 def lambda_handler(event: dict[str, Any], context: object) -> Response:

@@ -66,9 +66,13 @@ def test_the_root_template_describes_the_chat(root: LocalGateway) -> None:
     assert described["KeySchema"] == TABLE_SCHEMA["KeySchema"]
     ttl = root.dynamodb_client().describe_time_to_live(TableName=table)
     assert ttl["TimeToLiveDescription"]["AttributeName"] == TTL_ATTRIBUTE
-    (function,) = root.api.functions.values()
-    assert function.handler == "wsrelay.handlers.lambda_handler"
+    handlers = {f.handler: f for f in root.api.functions.values()}
+    assert set(handlers) == {"wsrelay.handlers.lambda_handler", "wsrelay.handlers.fanout_handler"}
+    function = handlers["wsrelay.handlers.lambda_handler"]
     assert function.code_dir == ROOT_TEMPLATE.parent / "reference"
+    # Rooms bigger than a page go to the fan-out function (tests/local/test_big_room.py).
+    fanout = handlers["wsrelay.handlers.fanout_handler"]
+    assert function.environment["FANOUT_FUNCTION"] == fanout.name
     assert set(root.api.routes) == {
         "$connect",
         "$disconnect",

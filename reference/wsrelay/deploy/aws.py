@@ -235,15 +235,18 @@ def find_table(clients: Clients, names: StackNames) -> Found | None:
     return Found("table", names.table, arn, names.owns(tags), dict(table))
 
 
-def find_log_group(clients: Clients, names: StackNames) -> Found | None:
-    """The function's log group, or ``None``."""
-    groups = clients.logs.describe_log_groups(logGroupNamePrefix=names.log_group)["logGroups"]
-    group = next((g for g in groups if g["logGroupName"] == names.log_group), None)
+def find_log_group(
+    clients: Clients, names: StackNames, group_name: str | None = None
+) -> Found | None:
+    """A function's log group (the handler's by default), or ``None``."""
+    wanted = group_name or names.log_group
+    groups = clients.logs.describe_log_groups(logGroupNamePrefix=wanted)["logGroups"]
+    group = next((g for g in groups if g["logGroupName"] == wanted), None)
     if group is None:
         return None
     arn = group.get("logGroupArn") or group["arn"].removesuffix(":*")
     tags = clients.logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
-    return Found("log group", names.log_group, arn, names.owns(tags), dict(group))
+    return Found("log group", wanted, arn, names.owns(tags), dict(group))
 
 
 def find_role(clients: Clients, names: StackNames) -> Found | None:
@@ -257,15 +260,18 @@ def find_role(clients: Clients, names: StackNames) -> Found | None:
     return Found("role", names.role, role["Arn"], owned, dict(role))
 
 
-def find_function(clients: Clients, names: StackNames) -> Found | None:
-    """The handler function, or ``None``."""
+def find_function(
+    clients: Clients, names: StackNames, function_name: str | None = None
+) -> Found | None:
+    """A function of the stack (the handler by default), or ``None``."""
+    wanted = function_name or names.function
     try:
-        function = clients.lambda_.get_function(FunctionName=names.function)
+        function = clients.lambda_.get_function(FunctionName=wanted)
     except clients.lambda_.exceptions.ResourceNotFoundException:
         return None
     config = function["Configuration"]
     owned = names.owns(dict(function.get("Tags", {})))
-    return Found("function", names.function, config["FunctionArn"], owned, dict(config))
+    return Found("function", wanted, config["FunctionArn"], owned, dict(config))
 
 
 def find_apis(clients: Clients, names: StackNames) -> list[Found]:

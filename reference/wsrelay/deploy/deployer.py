@@ -44,6 +44,9 @@ from wsrelay.deploy.gateway import (
     ensure_stage,
 )
 from wsrelay.deploy.stack import (
+    FANOUT_EVENT_INVOKE,
+    FANOUT_PAGE_SIZE,
+    FANOUT_SETTINGS,
     FUNCTION_SETTINGS,
     LOG_RETENTION_DAYS,
     TABLE_SCHEMA,
@@ -53,6 +56,7 @@ from wsrelay.deploy.stack import (
     trust_policy,
 )
 from wsrelay.deploy.teardown import destroy, locate, status
+from wsrelay.fanout import FANOUT_FUNCTION_VARIABLE, PAGE_SIZE_VARIABLE
 from wsrelay.handlers import TABLE_VARIABLE
 from wsrelay.local.lambda_runtime.code import zip_bytes_folder
 
@@ -86,6 +90,7 @@ def deploy(
     *,
     code: bytes | None = None,
     handler: str | None = None,
+    fanout: bool | None = None,
     report: Report = print,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Deployment:
@@ -98,6 +103,9 @@ def deploy(
         handler: the function's ``Handler`` (``module.function`` in the zip); default
             ``wsrelay.handlers.lambda_handler``, the package's. Another zip names its own,
             such as the workbook's ``lambda_function.lambda_handler``.
+        fanout: also deploy the fan-out function for big rooms (``wsrelay.fanout``); by
+            default, when the package holds ``wsrelay/fanout.py`` (a learner's own handler
+            has none).
         report: called with each progress line.
         sleep: how to wait between retries (tests pass a no-op).
 
@@ -110,17 +118,34 @@ def deploy(
             ``destroy`` removes it.
     """
     zip_bytes = package.build_zip() if code is None else code
+    if fanout is None:
+        fanout = package.has_module(zip_bytes, "wsrelay.fanout")
     progress = Progress(report)
     run = _Run(clients, names, progress, sleep)
     location = locate(clients, "deploy")
     report(f"deploying stack {names.prefix} to account {location.account} in {location.region}")
     table_arn = run.table()
-    run.log_group()
+    run.log_group(names.log_group)
+    if fanout:
+        run.log_group(names.fanout_log_group)
     role_arn = run.role()
     api = ensure_api(clients, names, progress)
     api_id = api["ApiId"]
-    run.policy(location, api_id)
-    function_arn = run.function(role_arn, zip_bytes, handler or FUNCTION_SETTINGS["Handler"])
+    run.policy(location, api_id, fanout=fanout)
+    variables = {TABLE_VARIABLE: names.table}
+    if fanout:
+        run.function(
+            names.fanout_function,
+            FANOUT_SETTINGS,
+            {TABLE_VARIABLE: names.table},
+            role_arn,
+            zip_bytes,
+            event_invoke=FANOUT_EVENT_INVOKE,
+        )
+        variables[FANOUT_FUNCTION_VARIABLE] = names.fanout_function
+        variables[PAGE_SIZE_VARIABLE] = str(FANOUT_PAGE_SIZE)
+    settings = {**FUNCTION_SETTINGS, "Handler": handler or FUNCTION_SETTINGS["Handler"]}
+    function_arn = run.function(names.function, settings, variables, role_arn, zip_bytes)
     ensure_permission(clients, names, location.source_arn(api_id), progress)
     uri = location.integration_uri(function_arn)
     integration_id = ensure_integration(clients, names, api_id, uri, progress)
@@ -136,6 +161,10 @@ def deploy(
     return Deployment(
         names, api_id, websocket_url, management_url, function_arn, table_arn, role_arn
     )
+
+
+#: What each function is, for its description: the handler (True) or the fan-out.
+ROLES_OF = {True: "handler", False: "fan-out"}
 
 
 class _Run:
@@ -196,25 +225,23 @@ class _Run:
             TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
         )
 
-    def log_group(self) -> None:
+    def log_group(self, name: str) -> None:
         n, logs = self.n, self.c.logs
-        with step(f"look up log group {n.log_group}"):
-            found = find_log_group(self.c, n)
+        with step(f"look up log group {name}"):
+            found = find_log_group(self.c, n, name)
         if found is not None and not found.owned:
-            raise not_ours("log group", n.log_group, n)
-        with step(f"create log group {n.log_group}"):
+            raise not_ours("log group", name, n)
+        with step(f"create log group {name}"):
             if found is None:
-                logs.create_log_group(logGroupName=n.log_group, tags=n.tags)
+                logs.create_log_group(logGroupName=name, tags=n.tags)
             if found is None or found.details.get("retentionInDays") != LOG_RETENTION_DAYS:
-                logs.put_retention_policy(
-                    logGroupName=n.log_group, retentionInDays=LOG_RETENTION_DAYS
-                )
+                logs.put_retention_policy(logGroupName=name, retentionInDays=LOG_RETENTION_DAYS)
         if found is None:
-            self.progress.created("log group", n.log_group, f"kept {LOG_RETENTION_DAYS} days")
+            self.progress.created("log group", name, f"kept {LOG_RETENTION_DAYS} days")
         elif found.details.get("retentionInDays") != LOG_RETENTION_DAYS:
-            self.progress.updated("log group", n.log_group, f"kept {LOG_RETENTION_DAYS} days")
+            self.progress.updated("log group", name, f"kept {LOG_RETENTION_DAYS} days")
         else:
-            self.progress.exists("log group", n.log_group)
+            self.progress.exists("log group", name)
 
     def role(self) -> str:
         n = self.n
@@ -235,9 +262,9 @@ class _Run:
         self.progress.created("role", n.role)
         return role["Arn"]
 
-    def policy(self, location: Location, api_id: str) -> None:
+    def policy(self, location: Location, api_id: str, *, fanout: bool) -> None:
         n, iam = self.n, self.c.iam
-        document = location.policy_document(n, api_id)
+        document = location.policy_document(n, api_id, fanout=fanout)
         with step(f"put policy {n.policy} on role {n.role}"):
             try:
                 current: Any = iam.get_role_policy(RoleName=n.role, PolicyName=n.policy)
@@ -257,56 +284,70 @@ class _Run:
         else:
             self.progress.updated("policy", n.policy, "statements")
 
-    def function(self, role_arn: str, zip_bytes: bytes, handler: str) -> str:
+    def function(
+        self,
+        name: str,
+        settings: dict[str, Any],
+        variables: dict[str, str],
+        role_arn: str,
+        zip_bytes: bytes,
+        *,
+        event_invoke: dict[str, Any] | None = None,
+    ) -> str:
+        """Create or update one of the stack's functions; return its ARN."""
         n, lam = self.n, self.c.lambda_
         # A copy by its SHA-256 (Lambda's CodeSha256), so that ``wsrelay serve --api-id``
         # runs exactly the deployed package (``wsrelay.local.deployed``).
         with contextlib.suppress(OSError, ValueError):
             zip_bytes_folder(zip_bytes)
-        with step(f"look up function {n.function}"):
-            found = find_function(self.c, n)
+        with step(f"look up function {name}"):
+            found = find_function(self.c, n, name)
         if found is not None and not found.owned:
-            raise not_ours("function", n.function, n)
+            raise not_ours("function", name, n)
         wanted: dict[str, Any] = {
-            **FUNCTION_SETTINGS,
-            "Handler": handler,
+            **settings,
             "Role": role_arn,
-            "Environment": {"Variables": {TABLE_VARIABLE: n.table}},
+            "Environment": {"Variables": variables},
         }
         if found is None:
-            with step(f"create function {n.function}"):
-                arn = self._create_function(wanted, zip_bytes)
-                lam.get_waiter("function_active_v2").wait(FunctionName=n.function)
-            self.progress.created("function", n.function)
+            with step(f"create function {name}"):
+                arn = self._create_function(name, wanted, zip_bytes)
+                lam.get_waiter("function_active_v2").wait(FunctionName=name)
+                if event_invoke is not None:
+                    lam.put_function_event_invoke_config(FunctionName=name, **event_invoke)
+            self.progress.created("function", name)
             return arn
         changes = []
-        with step(f"update function {n.function}"):
+        with step(f"update function {name}"):
             if found.details.get("CodeSha256") != package.code_sha256(zip_bytes):
-                lam.update_function_code(FunctionName=n.function, ZipFile=zip_bytes)
-                lam.get_waiter("function_updated_v2").wait(FunctionName=n.function)
+                lam.update_function_code(FunctionName=name, ZipFile=zip_bytes)
+                lam.get_waiter("function_updated_v2").wait(FunctionName=name)
                 changes.append("code")
             current = {key: found.details.get(key) for key in wanted}
             current["Environment"] = {
                 "Variables": found.details.get("Environment", {}).get("Variables", {})
             }
             if current != wanted:
-                lam.update_function_configuration(FunctionName=n.function, **wanted)
-                lam.get_waiter("function_updated_v2").wait(FunctionName=n.function)
+                lam.update_function_configuration(FunctionName=name, **wanted)
+                lam.get_waiter("function_updated_v2").wait(FunctionName=name)
                 changes.append("configuration")
+            if event_invoke is not None:
+                lam.put_function_event_invoke_config(FunctionName=name, **event_invoke)
         if changes:
-            self.progress.updated("function", n.function, " and ".join(changes))
+            self.progress.updated("function", name, " and ".join(changes))
         else:
-            self.progress.exists("function", n.function)
+            self.progress.exists("function", name)
         return found.ident
 
-    def _create_function(self, wanted: dict[str, Any], zip_bytes: bytes) -> str:
+    def _create_function(self, name: str, wanted: dict[str, Any], zip_bytes: bytes) -> str:
         lam = self.c.lambda_
         for attempt in range(ROLE_RETRIES):
             try:
                 created = lam.create_function(
-                    FunctionName=self.n.function,
+                    FunctionName=name,
                     Code={"ZipFile": zip_bytes},
-                    Description=f"wsrelay handler of stack {self.n.prefix}",
+                    Description=f"wsrelay {ROLES_OF[name == self.n.function]} of stack "
+                    f"{self.n.prefix}",
                     Tags=self.n.tags,
                     **wanted,
                 )

@@ -35,6 +35,7 @@ __all__ = [
     "build_zip",
     "code_sha256",
     "handler_modules",
+    "has_module",
 ]
 
 ENTRY_MODULE = "wsrelay.handlers"
@@ -163,6 +164,14 @@ def build_zip(package_dir: Path = PACKAGE_DIR, entry: str = ENTRY_MODULE) -> byt
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, files[name], compresslevel=9)
     return buffer.getvalue()
+
+
+def has_module(zip_bytes: bytes, module: str) -> bool:
+    """Whether a Lambda zip holds ``module`` (``wsrelay.fanout`` → ``wsrelay/fanout.py``)."""
+    path = module.replace(".", "/")
+    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
+        names = set(archive.namelist())
+    return f"{path}.py" in names or f"{path}/__init__.py" in names
 
 
 def code_sha256(zip_bytes: bytes) -> str:

@@ -68,6 +68,7 @@ DEPLOYER_ACTIONS: dict[str, tuple[str, ...]] = {
         "lambda:GetFunction",
         "lambda:GetPolicy",
         "lambda:ListTags",
+        "lambda:PutFunctionEventInvokeConfig",
         "lambda:RemovePermission",
         "lambda:TagResource",
         "lambda:UpdateFunctionCode",
@@ -104,11 +105,14 @@ def deployer_policy_document(location: Location, names: StackNames) -> dict[str,
     role_arn = f"arn:{location.partition}:iam::{location.account}:role/{names.role}"
     resources: dict[str, Any] = {
         "Table": location.table_arn(names),
-        "LogGroup": f"{location.log_group_arn(names)}:*",
+        "LogGroup": [
+            f"{location.log_group_arn(names)}:*",
+            f"{location.log_group_arn(names, names.fanout_log_group)}:*",
+        ],
         "FindLogGroups": location._arn("logs", "log-group:*"),
         "Role": role_arn,
         "PassRoleToLambda": role_arn,
-        "Function": location.function_arn(names),
+        "Function": [location.function_arn(names), location.fanout_function_arn(names)],
         "WebSocketApis": [f"{apigateway}/apis", f"{apigateway}/apis/*", f"{apigateway}/tags/*"],
     }
     statements = []

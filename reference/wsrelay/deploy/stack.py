@@ -24,6 +24,9 @@ from wsrelay import handlers
 from wsrelay.store import ROOM_INDEX, TABLE_SCHEMA, TTL_ATTRIBUTE
 
 __all__ = [
+    "FANOUT_EVENT_INVOKE",
+    "FANOUT_PAGE_SIZE",
+    "FANOUT_SETTINGS",
     "FUNCTION_SETTINGS",
     "INVOKE_PRINCIPAL",
     "LOG_RETENTION_DAYS",
@@ -60,11 +63,27 @@ FUNCTION_SETTINGS: dict[str, Any] = {
     "MemorySize": 256,
     "Timeout": 29,
 }
+#: The fan-out function: posts one page of a big room (``wsrelay.fanout``). A page of 1,000
+#: posts takes a second or two; 60 s leaves room for a slow API without holding a page for
+#: Lambda's 15 minutes. Its asynchronous invocations are never retried
+#: (``FANOUT_EVENT_INVOKE``): a retried page would post its members twice.
+FANOUT_SETTINGS: dict[str, Any] = {
+    "Runtime": FUNCTION_SETTINGS["Runtime"],
+    "Handler": "wsrelay.handlers.fanout_handler",
+    "MemorySize": 256,
+    "Timeout": 60,
+}
+#: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+FANOUT_EVENT_INVOKE: dict[str, Any] = {"MaximumRetryAttempts": 0}
+#: Members per page: what one fan-out invocation posts to (``wsrelay.fanout``).
+FANOUT_PAGE_SIZE = 1000
 #: Without a retention policy Lambda's logs are kept (and billed) forever.
 LOG_RETENTION_DAYS = 14
 INVOKE_PRINCIPAL = "apigateway.amazonaws.com"
 
 #: The role's inline policy, statement id → actions: exactly the calls the handlers make.
+#: Both functions (the handler and the fan-out) share the role; the handler invokes the
+#: fan-out function (asynchronously) and nothing else.
 #: ``ConnectionStore`` puts, gets, updates and deletes single items and reads rooms only
 #: through the index (never a Scan); the broadcaster only POSTs to ``@connections``
 #: (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html);
@@ -79,6 +98,7 @@ POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
     ),
     "RoomIndex": ("dynamodb:Query",),
     "ManageConnections": ("execute-api:ManageConnections",),
+    "InvokeFanout": ("lambda:InvokeFunction",),
     "OwnLogGroup": ("logs:CreateLogStream", "logs:PutLogEvents"),
 }
 
@@ -141,6 +161,16 @@ class StackNames:
         return f"/aws/lambda/{self.function}"
 
     @property
+    def fanout_function(self) -> str:
+        """The fan-out function: posts one page of a big room (``wsrelay.fanout``)."""
+        return f"{self.prefix}-fanout"
+
+    @property
+    def fanout_log_group(self) -> str:
+        """The fan-out function's log group."""
+        return f"/aws/lambda/{self.fanout_function}"
+
+    @property
     def api(self) -> str:
         """The WebSocket API's name (API names need not be unique: it is found by its tags)."""
         return self.prefix
@@ -189,9 +219,13 @@ class Location:
         """The handler function."""
         return self._arn("lambda", f"function:{names.function}")
 
-    def log_group_arn(self, names: StackNames) -> str:
-        """The function's log group (without the ``:*`` that covers its streams)."""
-        return self._arn("logs", f"log-group:{names.log_group}")
+    def fanout_function_arn(self, names: StackNames) -> str:
+        """The fan-out function, which the handler invokes."""
+        return self._arn("lambda", f"function:{names.fanout_function}")
+
+    def log_group_arn(self, names: StackNames, group: str | None = None) -> str:
+        """A function's log group, the handler's by default (without the ``:*`` of its streams)."""
+        return self._arn("logs", f"log-group:{group or names.log_group}")
 
     def source_arn(self, api_id: str) -> str:
         """What may invoke the function: any route of any stage of this one API."""
@@ -208,13 +242,23 @@ class Location:
             f"{function_arn}/invocations"
         )
 
-    def policy_document(self, names: StackNames, api_id: str) -> dict[str, Any]:
-        """The role's inline policy: ``POLICY_ACTIONS``, each on only its own resource."""
-        resources_by_sid = {
+    def policy_document(
+        self, names: StackNames, api_id: str, *, fanout: bool = True
+    ) -> dict[str, Any]:
+        """The role's inline policy: ``POLICY_ACTIONS``, each on only its own resource.
+
+        Without the fan-out function (``fanout=False``: a package with no ``wsrelay.fanout``)
+        the role may not invoke it, and has no log group of its to write to.
+        """
+        log_groups = [f"{self.log_group_arn(names)}:*"]
+        if fanout:
+            log_groups.append(f"{self.log_group_arn(names, names.fanout_log_group)}:*")
+        resources_by_sid: dict[str, Any] = {
             "ConnectionsTable": self.table_arn(names),
             "RoomIndex": self.index_arn(names),
             "ManageConnections": self.connections_arn(api_id, names.stage),
-            "OwnLogGroup": f"{self.log_group_arn(names)}:*",
+            "InvokeFanout": self.fanout_function_arn(names),
+            "OwnLogGroup": log_groups if fanout else log_groups[0],
         }
         return {
             "Version": "2012-10-17",
@@ -226,6 +270,7 @@ class Location:
                     "Resource": resources_by_sid[sid],
                 }
                 for sid, actions in POLICY_ACTIONS.items()
+                if fanout or sid != "InvokeFanout"
             ],
         }
 

@@ -4,7 +4,7 @@ Both find resources as the deployer does: by name, keeping only those that carry
 tags, and APIs by their tags alone. A resource with the stack's name but not its tags is
 reported and left alone. ``destroy`` removes in the reverse order of the references::
 
-    API (with its stage, routes, integration) ─ permission ─ function ─ log group
+    API (with its stage, routes, integration) ─ permission ─ function ─ fan-out function ─ log groups
     ─ role policies ─ role ─ table
 
 so nothing is left pointing at something already gone, and a run that stops halfway can
@@ -77,10 +77,15 @@ def destroy(clients: Clients, names: StackNames, *, report: Report = print) -> l
                 done(f"✓ deleted permission {n.statement_id}")
             c.lambda_.delete_function(FunctionName=n.function)
             done(f"✓ deleted function {n.function}")
-    with step(f"delete log group {n.log_group}", "destroy"):
-        if foreign(find_log_group(c, n)) is not None:
-            c.logs.delete_log_group(logGroupName=n.log_group)
-            done(f"✓ deleted log group {n.log_group}")
+    with step(f"delete function {n.fanout_function}", "destroy"):
+        if foreign(find_function(c, n, n.fanout_function)) is not None:
+            c.lambda_.delete_function(FunctionName=n.fanout_function)
+            done(f"✓ deleted function {n.fanout_function}")
+    for group in (n.log_group, n.fanout_log_group):
+        with step(f"delete log group {group}", "destroy"):
+            if foreign(find_log_group(c, n, group)) is not None:
+                c.logs.delete_log_group(logGroupName=group)
+                done(f"✓ deleted log group {group}")
     with step(f"delete role {n.role}", "destroy"):
         if foreign(find_role(c, n)) is not None:
             # IAM refuses to delete a role that still has policies (DeleteConflict).
@@ -128,11 +133,15 @@ def status(clients: Clients, names: StackNames, *, report: Report = print) -> St
     c, n = clients, names
     result = StackStatus()
 
-    def show(kind: str, name: str, found: Found | bool | None, note: str = "") -> None:
+    def show(
+        kind: str, name: str, found: Found | bool | None, note: str = "", *, optional: str = ""
+    ) -> None:
         label = f"{kind} {name}" + (f" ({note})" if note else "")
         if isinstance(found, Found) and not found.owned:
             result.foreign.append(label)
             report(f"! {label} exists without this stack's tags")
+        elif not found and optional:
+            report(f"· {label} not deployed ({optional})")
         elif found:
             result.present.append(label)
             report(f"✓ {label}")
@@ -143,6 +152,13 @@ def status(clients: Clients, names: StackNames, *, report: Report = print) -> St
     with step(f"look up the resources of stack {n.prefix}", "status"):
         show("table", n.table, find_table(c, n))
         show("log group", n.log_group, find_log_group(c, n))
+        big_rooms = "only for rooms past one page: deployed with a package that has wsrelay.fanout"
+        show(
+            "log group",
+            n.fanout_log_group,
+            find_log_group(c, n, n.fanout_log_group),
+            optional=big_rooms,
+        )
         role = find_role(c, n)
         show("role", n.role, role)
         policies = c.iam.list_role_policies(RoleName=n.role)["PolicyNames"] if role else []
@@ -151,6 +167,12 @@ def status(clients: Clients, names: StackNames, *, report: Report = print) -> St
         show("function", n.function, function)
         statements = function_policy(c, n.function) if function else []
         show("permission", n.statement_id, any(s.get("Sid") == n.statement_id for s in statements))
+        show(
+            "function",
+            n.fanout_function,
+            find_function(c, n, n.fanout_function),
+            optional=big_rooms,
+        )
         apis = find_apis(c, n)
         api = apis[0] if apis else None
         show("API", n.api, api, api.ident if api else "")

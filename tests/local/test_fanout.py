@@ -1,0 +1,78 @@
+"""``wsrelay.fanout``: pages of a room handed to invocations, each member posted once; failures counted.
+
+Driven against a real local gateway (its ``@connections`` API and the embedded DynamoDB):
+the fan-out function's invocations are stood in for by calling its own event handler, so a
+test can refuse one page and see what happens to the others.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+import websocket
+
+from wsrelay.broadcast import Broadcaster
+from wsrelay.fanout import SplitFanout, handle_fanout_event
+from wsrelay.local import LocalGateway
+
+from .support import CLIENTS, WAIT, unique_table
+
+pytestmark = pytest.mark.integration
+
+
+def members(gw: LocalGateway, room: str, n: int) -> list[websocket.WebSocket]:
+    clients = []
+    for i in range(n):
+        ws = websocket.create_connection(f"{gw.url}?room={room}&name=m{i}", timeout=WAIT)
+        CLIENTS.append(ws)
+        clients.append(ws)
+    return clients
+
+
+def got(ws: websocket.WebSocket, timeout: float = 1.0) -> list[str]:
+    """The frames a client has been sent (waiting ``timeout`` for the last)."""
+    ws.settimeout(timeout)
+    frames = []
+    try:
+        while True:
+            frames.append(ws.recv())
+    except websocket.WebSocketTimeoutException:
+        return frames
+
+
+def test_pages_are_handed_on_and_a_refused_page_is_counted() -> None:
+    """Pages of 2 in a room of 7: the first posted here, the rest by the fan-out's handler;
+    a page Lambda refuses is counted, its members get nothing, the others get it once."""
+    with LocalGateway(port=0, table_name=unique_table()) as gw:
+        clients = members(gw, "r", 7)
+        store = gw.store()
+        broadcaster = Broadcaster(gw.management_client(), store)
+        events: list[Mapping[str, Any]] = []
+
+        def invoke(event: Mapping[str, Any]) -> None:
+            events.append(event)
+            if len(events) == 2:
+                raise RuntimeError("TooManyRequestsException: Rate Exceeded.")
+            handle_fanout_event(json.loads(json.dumps(event)), broadcaster)
+
+        fanout = SplitFanout(store, broadcaster, invoke, gw.management_url, page_size=2)
+        result = fanout.broadcast("r", "hello")
+        assert result.own.delivered == 2
+        assert (result.pages_handed_on, result.members_handed_on) == (2, 3)
+        assert len(result.refused) == 1 and "Rate Exceeded" in result.refused[0]
+        pages = [set(e["connectionIds"]) for e in events]
+        assert sum(len(p) for p in pages) == 5 and len(set().union(*pages)) == 5  # disjoint
+        counts = [len(got(ws)) for ws in clients]
+        assert sorted(counts) == [0, 0, 1, 1, 1, 1, 1]  # the refused page's two got nothing
+        assert all(e["endpoint"] == gw.management_url and e["payload"] == "hello" for e in events)
+
+
+def test_a_malformed_event_never_raises() -> None:
+    """The fan-out function answers a broken event with its error instead of raising (no retry)."""
+    with LocalGateway(port=0, table_name=unique_table()) as gw:
+        broadcaster = Broadcaster(gw.management_client(), gw.store())
+        answer = handle_fanout_event({"payload": "x"}, broadcaster)
+        assert answer["delivered"] == 0 and "connectionIds" in answer["error"]
