@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from wsrelay.local.embedded_dynamodb import (
+from wsrelay.local.dynamodb.embedded import (
     EmbeddedDynamoDB,
     moto_all_services_app,
     moto_dynamodb_app,
@@ -50,6 +50,7 @@ class LocalBackends:
         dynamodb_endpoint: an existing DynamoDB to use instead of the embedded moto.
         all_services: also serve every other service with moto.
         services_endpoint: an existing endpoint for every other service instead.
+        fast_moto: the embedded DynamoDB takes ``motofast``'s paths (``moto_adapter``).
     """
 
     def __init__(
@@ -59,8 +60,10 @@ class LocalBackends:
         *,
         all_services: bool,
         services_endpoint: str | None = None,
+        fast_moto: bool = True,
     ) -> None:
         self.region = region
+        self.fast_moto = fast_moto
         self.embedded = dynamodb_endpoint is None
         # An existing endpoint for every other service (the moto server an API was
         # deployed to) replaces the embedded one.
@@ -140,7 +143,7 @@ class LocalBackends:
 
     async def start(self) -> None:
         if self.embedded:
-            self.dynamodb = EmbeddedDynamoDB(moto_dynamodb_app())
+            self.dynamodb = EmbeddedDynamoDB(moto_dynamodb_app(), fast=self.fast_moto)
             await self.dynamodb.start("127.0.0.1", self._dynamodb_port)
         if self.all_services:
             self._services = EmbeddedDynamoDB(moto_all_services_app())
