@@ -6,6 +6,7 @@
 #   make integration  the tests that run gateways, moto servers, DynamoDB Local, wscat
 #   make book         the notebooks as a static site in _build/html (warnings are errors)
 #   make bench        the local gateway's fan-out benchmark (prints a table)
+#   make soak         a few minutes of churn against the gateway; prints what is left (SOAK_ARGS)
 #   make serve        run the local API Gateway on 127.0.0.1:8765
 #   make constraints  re-pin constraints.txt from a clean install of .[dev]
 
@@ -21,7 +22,7 @@ NODE_STAMP := node_modules/.installed
 PYTEST := $(BIN)/python -m pytest
 REPORTS := _build/reports
 
-.PHONY: help venv lab-install lab test lint format unit integration notebooks browser book bench serve constraints clean
+.PHONY: help venv lab-install lab test lint format unit integration notebooks browser book bench soak serve constraints clean
 
 help:
 	@sed -n '/^#/!q;p' Makefile | sed 's/^# \{0,1\}//'
@@ -89,6 +90,9 @@ test: lint unit integration browser notebooks book
 
 bench: $(PY_STAMP)
 	$(BIN)/python benchmarks/fanout.py $(BENCH_ARGS)
+
+soak: $(PY_STAMP)
+	$(BIN)/python benchmarks/soak.py $(SOAK_ARGS)
 
 serve: $(LAB_STAMP)
 	$(BIN)/wsrelay serve
