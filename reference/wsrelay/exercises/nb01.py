@@ -91,5 +91,5 @@ q1 = Exercise(
     ),
     reference=route_for,
     sources=(select_route,),
-    note="The reference is the local gateway's own route selection (wsrelay.local.routing):",
+    note="The reference is the local gateway's own route selection (wsrelay.local.apigateway.routing):",
 )

@@ -3,7 +3,8 @@
 ==================  =========================================================================
 ``listener``        the one port: WebSocket upgrades to the connection core, the rest to aiohttp
 ``handshake``       the upgrade: ``$connect`` and its authorizer answer before the 101
-``core``            one connection's rules, sans I/O: limits, close codes, timers, routes, backlog
+``core``            one connection's rules, sans I/O: limits, close codes, timers, routes, posts
+``outbox``          what a connection owes its client, in order, in 32 KB frames: its backlog
 ``wire``            the asyncio side of a connection: bytes in and out, invocations, ``$disconnect``
 ``routing``         route selection expressions, API Gateway's own frames, close codes
 ``authorizer``      the ``$connect`` REQUEST authorizer: identity sources, its answer

@@ -3,29 +3,24 @@
 The asyncio side (``wire.py``) moves bytes and runs invocations; every decision API Gateway
 makes about an open connection is taken here, where tests drive it without a socket:
 
-- **Frames and messages.** websockets' sans-I/O ``Protocol`` parses RFC 6455 (masking,
-  control frames, fragments, the closing handshake) with API Gateway's 128 KB message limit;
-  the 32 KB frame limit and "binary frames are not supported" (1003) are checked here on
-  each frame, in the order AWS lists them, a binary frame first; a text message that is not
-  UTF-8 closes with 1007. Frames before a violation are still handled.
-- **Routes.** Each complete message gets its route (``routing.select_route``), a request
-  id and a message id, in order (:meth:`messages_received`); the route's answer comes back
-  through :meth:`handled` (the ``Internal server error`` frame, or a two-way reply) or
-  :meth:`forbidden`.
-- **Timers.** Traffic in either direction (a frame from the client, a post to it) moves
+- **Frames.** websockets' sans-I/O ``Protocol`` parses RFC 6455 with the 128 KB message
+  limit; the 32 KB frame limit and "binary not supported" (1003, before any size) are
+  checked here, per frame; text that is not UTF-8 is 1007. Frames before a violation count.
+- **Routes.** Each complete message gets its route, a request id and a message id, in order
+  (:meth:`messages_received`); its answer comes back through :meth:`handled` (the
+  ``Internal server error`` frame, or a two-way reply) or :meth:`forbidden`.
+- **Timers.** Traffic either way (a frame from the client, a post to it) moves
   ``last_active_at``; idle for ``idle_timeout`` or open for ``max_duration`` closes with
-  1001; a closing handshake the client does not finish in ``close_timeout`` ends in a cut.
-- **Posts.** :meth:`post` answers as ``PostToConnection`` does: 410 once the close has begun
-  (``$disconnect`` included), 413 past 128 KB, 429 ``LimitExceededException`` when more than
-  ``max_backlog_bytes`` already wait for a client that stopped reading (the connection stays
-  open). Messages over 32 KB go out as 32 KB frames.
-- **The end.** :attr:`ended` is ``disconnectStatusCode`` and ``disconnectReason``: the code
+  1001; a closing handshake not finished in ``close_timeout`` ends in a cut.
+- **Posts.** :meth:`post` answers as ``PostToConnection``: 410 once the close has begun
+  (``$disconnect`` included), 413 past 128 KB, 429 ``LimitExceededException`` while
+  ``max_backlog_bytes`` wait for a client that stopped reading (it stays open; ``outbox``).
+- **The end.** :attr:`ended` is (``disconnectStatusCode``, ``disconnectReason``): the code
   of whoever closed first (1005 for a close frame without one), 1006 for a lost connection.
 """
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -35,6 +30,7 @@ from websockets.protocol import OPEN, Protocol, State
 from wsrelay import aws_facts
 from wsrelay.aws_facts import ApiError
 from wsrelay.local.apigateway import proxy, routing
+from wsrelay.local.apigateway.outbox import Outbox
 from wsrelay.local.lambda_runtime.environments import Invocation
 
 __all__ = ["DEFAULT_MAX_BACKLOG_BYTES", "ConnectionCore", "Inbound", "Limits"]
@@ -104,17 +100,12 @@ class ConnectionCore:
         self._new_id = new_id
         self._parts: list[bytes] = []
         self._inbound: list[Inbound] = []
-        #: Bytes for the socket, in order; ``b""`` asks for a half-close (EOF).
-        self._queue: collections.deque[bytes] = collections.deque()
-        self.queued_bytes = 0
-        #: Posts were refused (429) since the queue last emptied: the client is not reading.
-        self.refusing = False
+        self.outbox = Outbox(protocol)
         self._failed = False
         self._close_deadline: float | None = None
         self._disconnect: tuple[int, str] | None = None
         #: Set once the socket should be cut (a closing handshake that never finished).
         self.abort = False
-        self._pull()  # what the protocol has to send already (the handshake's 101)
 
     # --- state ------------------------------------------------------------------------------
 
@@ -147,8 +138,7 @@ class ConnectionCore:
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Bytes from the client."""
-        # Frames that arrive once the gateway has started closing are not routed (the client
-        # has not seen the close frame yet); a client's own close ends its frames itself.
+        # Once the gateway has started closing, frames still arriving are not routed.
         was_open = self.protocol.state is OPEN
         self.protocol.receive_data(data)
         for frame in self.protocol.events_received():
@@ -161,12 +151,12 @@ class ConnectionCore:
             elif frame.opcode in _TEXT_OR_CONT:
                 self._frame(bytes(frame.data), frame.fin, now)
         self._closing_started(now)
-        self._pull()
+        self.outbox.pull()
 
     def receive_eof(self, now: float) -> None:
         """The client's end of the stream (or the connection was lost)."""
         self.protocol.receive_eof()
-        self._pull()
+        self.outbox.pull()
 
     def _frame(self, data: bytes, fin: bool, now: float) -> None:
         if len(data) > _FRAME:
@@ -211,7 +201,7 @@ class ConnectionCore:
         if disconnect_reason:
             self._disconnect = (code, disconnect_reason)
         self._closing_started(now)
-        self._pull()
+        self.outbox.pull()
 
     def post(self, data: bytes, now: float, *, acknowledged: bool = False) -> ApiError | None:
         """A ``PostToConnection``: ``None`` when the frame is queued, else the API's error.
@@ -223,13 +213,14 @@ class ConnectionCore:
             return aws_facts.GONE
         if len(data) > aws_facts.MAX_MESSAGE_BYTES:
             return aws_facts.PAYLOAD_TOO_LARGE
-        if not acknowledged and self.queued_bytes + len(data) > self.limits.max_backlog_bytes:
-            self.refusing = True
+        outbox = self.outbox
+        if not acknowledged and outbox.queued_bytes + len(data) > self.limits.max_backlog_bytes:
+            outbox.refusing = True
             return aws_facts.LIMIT_EXCEEDED
-        self._send(data, text=data.isascii() or _is_utf8(data))
+        outbox.send(data, text=data.isascii() or _is_utf8(data))
         self.last_active_at = now
-        if self.queued_bytes > self.limits.max_backlog_bytes:
-            self.refusing = True  # the functions stop posting without a reply (``live``)
+        if outbox.queued_bytes > self.limits.max_backlog_bytes:
+            outbox.refusing = True  # the functions stop posting without a reply (``live``)
         return None
 
     def forbidden(self, inbound: Inbound) -> None:
@@ -249,26 +240,13 @@ class ConnectionCore:
             self._gateway_error("Internal server error", inbound)
             return
         if self.protocol.state is OPEN:
-            self._send(data, text=True)
+            self.outbox.send(data, text=True)
             self.last_active_at = now
 
     def _gateway_error(self, message: str, inbound: Inbound) -> None:
         if self.protocol.state is OPEN:
             frame = routing.gateway_error_frame(message, self.connection_id, inbound.request_id)
-            self._send(frame.encode("utf-8"), text=True)
-
-    def _send(self, data: bytes, *, text: bool) -> None:
-        """One message, in frames of 32 KB at most ("this applies to @connections too")."""
-        protocol = self.protocol
-        start = protocol.send_text if text else protocol.send_binary
-        if len(data) <= _FRAME:
-            start(data)
-        else:
-            chunks = [data[i : i + _FRAME] for i in range(0, len(data), _FRAME)]
-            start(chunks[0], fin=False)
-            for index in range(1, len(chunks)):
-                protocol.send_continuation(chunks[index], fin=index == len(chunks) - 1)
-        self._pull()
+            self.outbox.send(frame.encode("utf-8"), text=True)
 
     # --- time ---------------------------------------------------------------------------------
 
@@ -299,24 +277,19 @@ class ConnectionCore:
 
     # --- to the socket --------------------------------------------------------------------------
 
-    def _pull(self) -> None:
-        for chunk in self.protocol.data_to_send():
-            self._queue.append(chunk)
-            self.queued_bytes += len(chunk)
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes waiting for the client (the backlog, once it stops reading)."""
+        return self.outbox.queued_bytes
+
+    @property
+    def refusing(self) -> bool:
+        """Whether posts were refused (429) since the client last caught up."""
+        return self.outbox.refusing
 
     def next_chunk(self) -> bytes | None:
-        """The next bytes for the socket (``b""``: half-close it), or ``None``: nothing waits.
-
-        The I/O side takes chunks only while its transport accepts them, so what stays
-        queued is the backlog of a client that is not reading.
-        """
-        if not self._queue:
-            return None
-        chunk = self._queue.popleft()
-        self.queued_bytes -= len(chunk)
-        if not self._queue:
-            self.refusing = False
-        return chunk
+        """The next bytes for the socket (``b""``: half-close), or ``None`` (see ``Outbox``)."""
+        return self.outbox.next_chunk()
 
 
 def _is_utf8(data: bytes) -> bool:

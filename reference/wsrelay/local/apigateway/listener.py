@@ -23,9 +23,14 @@ a connection of their own for each WebSocket (RFC 6455 section 4.1).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-__all__ = ["MAX_HEAD_BYTES", "FrontDoor", "is_upgrade"]
+from aiohttp import web
+
+__all__ = ["MAX_HEAD_BYTES", "FrontDoor", "http_application", "is_upgrade"]
+
+STATIC = Path(__file__).parent.parent / "static"
 
 #: A request head larger than this goes to aiohttp, which refuses it with its own answer.
 MAX_HEAD_BYTES = 64 * 1024
@@ -103,3 +108,38 @@ class FrontDoor(asyncio.Protocol):
 def _not_get(buffer: bytearray) -> bool:
     """Whether the request is certainly not a ``GET`` (then aiohttp takes it at once)."""
     return len(buffer) >= 4 and not buffer.startswith(b"GET ")
+
+
+def http_application(
+    stage: str, connections: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.Application:
+    """aiohttp's application for the port's plain HTTP: ``@connections`` and the chat page."""
+    app = web.Application(client_max_size=8 * 2**20)
+    app.router.add_get(f"/{stage}", _not_an_upgrade)
+    app.router.add_route("*", f"/{stage}/@connections/{{connection_id}}", connections)
+    if (STATIC / "index.html").exists():
+        app.router.add_get("/", _index)
+        app.router.add_static("/static/", STATIC)
+    return app
+
+
+async def _index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+async def _not_an_upgrade(request: web.Request) -> web.Response:
+    """``GET /{stage}`` that reached HTTP: no upgrade asked, or on a reused connection."""
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        response = web.json_response(
+            {"message": "open the WebSocket on a connection of its own, not a reused one"},
+            status=400,
+        )
+        response.force_close()
+        return response
+    return web.json_response(
+        {
+            "message": f"This is a WebSocket endpoint: connect with ws://{request.host}{request.path}"
+        },
+        status=426,
+        headers={"Upgrade": "websocket"},
+    )

@@ -19,17 +19,17 @@ import logging
 import random
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from wsrelay import aws_facts, events
+from wsrelay.aws_facts import DISCONNECT_ROUTE
 from wsrelay.local.api import ApiDefinition
 from wsrelay.local.apigateway import proxy, routing
 from wsrelay.local.apigateway.connections import ConnectionRegistry
 from wsrelay.local.apigateway.core import Limits
-from wsrelay.local.apigateway.listener import FrontDoor
+from wsrelay.local.apigateway.listener import FrontDoor, http_application
 from wsrelay.local.apigateway.sigv4 import SignatureVerifier
 from wsrelay.local.apigateway.wire import WebSocketWire
 from wsrelay.local.lambda_runtime.environments import DynamoDBHandler, Invocation, RuntimeApi
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["GatewayServer", "Limits"]
 
 logger = logging.getLogger("wsrelay.local")
-STATIC = Path(__file__).parent.parent / "static"
 #: Seconds stopping waits for clients to answer their close frames before cutting them.
 STOP_GRACE = 2.0
 
@@ -137,15 +136,8 @@ class GatewayServer:
 
     async def start(self) -> None:
         """Listen, then start one warm environment per routed function (they need the port)."""
-        app = web.Application(client_max_size=8 * 2**20)
-        app.router.add_get(f"/{self.stage}", self._not_an_upgrade)
-        app.router.add_route(
-            "*", f"/{self.stage}/@connections/{{connection_id}}", self.registry.http_handler
-        )
+        app = http_application(self.stage, self.registry.http_handler)
         LambdaInvokeApi(self.runtimes, self.function_arn, self.new_id).add_routes(app)
-        if (STATIC / "index.html").exists():
-            app.router.add_get("/", self._index)
-            app.router.add_static("/static/", STATIC)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         http = self._runner.server
@@ -284,24 +276,20 @@ class GatewayServer:
             route.function, event, route=message.route_key, connection_id=wire.connection_id
         )
 
-    # --- plain HTTP ---------------------------------------------------------------------
-
-    async def _index(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "index.html")
-
-    async def _not_an_upgrade(self, request: web.Request) -> web.Response:
-        """``GET /{stage}`` that reached HTTP: no upgrade asked, or on a reused connection."""
-        if request.headers.get("Upgrade", "").lower() == "websocket":
-            response = web.json_response(
-                {"message": "open the WebSocket on a connection of its own, not a reused one"},
-                status=400,
-            )
-            response.force_close()
-            return response
-        return web.json_response(
-            {
-                "message": f"This is a WebSocket endpoint: connect with ws://{request.host}/{self.stage}"
-            },
-            status=426,
-            headers={"Upgrade": "websocket"},
+    async def invoke_disconnect(self, wire: WebSocketWire, code: int, reason: str) -> None:
+        """Invoke ``$disconnect`` (if the API has one) for a connection that has ended."""
+        route = self.api.routes.get(DISCONNECT_ROUTE)
+        if route is None or wire.handshake is None:
+            return
+        event = events.build_disconnect_event(
+            request_id=self.new_id(),
+            connected_at=wire.handshake.connected_at,
+            request_time_epoch=int(time.time() * 1000),
+            status_code=code,
+            reason=reason,
+            authorizer=wire.authorizer,
+            **wire.handshake.event_base(self),
+        )
+        await self.invoke(
+            route.function, event, route=DISCONNECT_ROUTE, connection_id=wire.connection_id
         )

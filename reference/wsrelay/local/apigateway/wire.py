@@ -30,8 +30,7 @@ from typing import TYPE_CHECKING, Any
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
-from wsrelay import events
-from wsrelay.aws_facts import DISCONNECT_ROUTE, MAX_MESSAGE_BYTES, ApiError
+from wsrelay.aws_facts import MAX_MESSAGE_BYTES, ApiError
 from wsrelay.local.apigateway.core import ConnectionCore, Inbound
 from wsrelay.local.apigateway.handshake import (
     Handshake,
@@ -280,22 +279,7 @@ class WebSocketWire(asyncio.Protocol):
             if self._drainer is not None:  # messages received before the end are handled first
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self._drainer)
-            route = server.api.routes.get(DISCONNECT_ROUTE)
-            if route is not None:
-                assert self.handshake is not None
-                code, reason = core.ended
-                event = events.build_disconnect_event(
-                    request_id=server.new_id(),
-                    connected_at=self.handshake.connected_at,
-                    request_time_epoch=int(time.time() * 1000),
-                    status_code=code,
-                    reason=reason,
-                    authorizer=self.authorizer,
-                    **self.handshake.event_base(server),
-                )
-                await server.invoke(
-                    route.function, event, route=DISCONNECT_ROUTE, connection_id=self.connection_id
-                )
+            await server.invoke_disconnect(self, *core.ended)
         finally:
             server.registry.remove(self)
             self._settle()
