@@ -64,6 +64,7 @@ class WebSocketWire(asyncio.Protocol):
         self.authorizer: dict[str, Any] | None = None
         self._early: list[bytes] = [tail] if tail else []
         self._paused = False
+        self._refusing = False  # as the functions were last told (``registry.live_changed``)
         self._lost = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
@@ -194,6 +195,7 @@ class WebSocketWire(asyncio.Protocol):
         if self._pending and (self._drainer is None or self._drainer.done()):
             self._drainer = asyncio.ensure_future(self._drain())
             self.server.track(self._drainer)
+        self._refusing = core.refusing
         self.server.registry.live_changed(self)
         if core.abort and self.transport is not None:
             self.transport.abort()
@@ -244,9 +246,15 @@ class WebSocketWire(asyncio.Protocol):
 
     def post(self, data: bytes, *, acknowledged: bool = False) -> ApiError | None:
         """A ``PostToConnection`` (see :meth:`ConnectionCore.post`)."""
-        assert self.core is not None
-        error = self.core.post(data, time.time(), acknowledged=acknowledged)
-        self._after()
+        core = self.core
+        assert core is not None
+        error = core.post(data, time.time(), acknowledged=acknowledged)
+        # The hot path of a fan-out: a post only queues bytes and pushes the idle deadline
+        # later (the timer re-arms when it fires), so only the writing and ``live`` move.
+        self._write()
+        if core.refusing is not self._refusing or error is not None:
+            self._refusing = core.refusing
+            self.server.registry.live_changed(self)
         return error
 
     def close(self, code: int, reason: str, *, disconnect_reason: str = "") -> None:
