@@ -2,8 +2,11 @@
 #   make lab          open the workbook in JupyterLab (installs only what the notebooks need)
 #   make test         lint, then every suite: unit, integration, DynamoDB Local, browser, notebooks, book
 #   make lint         ruff + mypy + actionlint + nbstripout (fast; run it before the slow suites)
+#   make unit         the tests that need no server (fast: the connection core, rules, templates)
+#   make integration  the tests that run gateways, moto servers, DynamoDB Local, wscat
 #   make book         the notebooks as a static site in _build/html (warnings are errors)
 #   make bench        the local gateway's fan-out benchmark (prints a table)
+#   make soak         a few minutes of churn against the gateway; prints what is left (SOAK_ARGS)
 #   make serve        run the local API Gateway on 127.0.0.1:8765
 #   make constraints  re-pin constraints.txt from a clean install of .[dev]
 
@@ -19,7 +22,7 @@ NODE_STAMP := node_modules/.installed
 PYTEST := $(BIN)/python -m pytest
 REPORTS := _build/reports
 
-.PHONY: help venv lab-install lab test lint format unit notebooks browser book bench serve constraints clean
+.PHONY: help venv lab-install lab test lint format unit integration notebooks browser book bench soak serve constraints clean
 
 help:
 	@sed -n '/^#/!q;p' Makefile | sed 's/^# \{0,1\}//'
@@ -66,8 +69,12 @@ format: $(PY_STAMP)
 	$(BIN)/ruff check --fix reference tests
 	$(BIN)/nbstripout --keep-output --keep-count --keep-id $(NOTEBOOKS)
 
+# Tests are marked (pyproject.toml): `integration` for any that starts a server.
 unit: $(PY_STAMP) $(NODE_STAMP)
-	$(PYTEST) tests -m "not notebooks and not browser" --junitxml=$(REPORTS)/unit.xml
+	$(PYTEST) tests -m "not integration and not notebooks and not browser" --junitxml=$(REPORTS)/unit.xml
+
+integration: $(PY_STAMP) $(NODE_STAMP)
+	$(PYTEST) tests -m "integration and not notebooks and not browser" --junitxml=$(REPORTS)/integration.xml
 
 browser: $(PY_STAMP) $(NODE_STAMP)
 	$(PYTEST) tests -m browser --junitxml=$(REPORTS)/browser.xml
@@ -79,10 +86,13 @@ notebooks: $(PY_STAMP)
 book: $(NODE_STAMP)
 	node book/build.mjs
 
-test: lint unit browser notebooks book
+test: lint unit integration browser notebooks book
 
 bench: $(PY_STAMP)
 	$(BIN)/python benchmarks/fanout.py $(BENCH_ARGS)
+
+soak: $(PY_STAMP)
+	$(BIN)/python benchmarks/soak.py $(SOAK_ARGS)
 
 serve: $(LAB_STAMP)
 	$(BIN)/wsrelay serve

@@ -515,6 +515,7 @@ def test_broadcast_through_the_handler_reuses_connections(
 BOTO3_CLOSURE = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 HANDLER_MODULES = {
     "wsrelay",
+    "wsrelay.aws_facts",
     "wsrelay.broadcast",
     "wsrelay.events",
     "wsrelay.exceptions",

@@ -1,47 +1,110 @@
-"""moto's DynamoDB fast paths (``wsrelay.local.motofast``) give the same answers as moto's own.
+"""moto's DynamoDB fast paths (``wsrelay.local.dynamodb.motofast``) give the same answers as moto's own.
 
-Each comparison sends the same request twice to one moto server: once with the fast paths
-installed, once inside ``motofast.disabled()``. Random tables cover the Query the fast
+Each comparison sends the same request twice to one moto: once through an embedded DynamoDB
+that opted in to the fast paths, once through one that did not (``fast=False``: moto's own
+code, in the same process, on the same data). Random tables cover the Query the fast
 ``Table.query`` serves (a room of a hash-only ALL index, any page size, either direction,
 the 1 MB page rule) and the ones it must hand back to moto.
+
+The requests are boto3's own (a client whose ``before-send`` hands the signed request to
+the embedded DynamoDB instead of a socket), and so is the parsing of the answers. No server,
+no socket: these are unit tests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto.dynamodb import responses
 
-from wsrelay.local import motofast
+from wsrelay.local.dynamodb import moto_adapter
+from wsrelay.local.dynamodb.embedded import EmbeddedDynamoDB, moto_dynamodb_app
 from wsrelay.store import ConnectionStore
-from wsrelay.workbook import LocalAws
 
-pytestmark = pytest.mark.integration
 _table_names = (f"motofast-{i}" for i in itertools.count())
 
 
+class _Body:
+    """An HTTP body botocore can read (``AWSResponse.content`` streams its raw part)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+class Moto:
+    """One moto, reached two ways: the fast paths (``fast``) and moto's own (``stock``)."""
+
+    def __init__(self) -> None:
+        self.fast = EmbeddedDynamoDB(moto_dynamodb_app(), fast=True)
+        self.stock_server = EmbeddedDynamoDB(moto_dynamodb_app(), fast=False)
+        self.current = self.fast
+
+    def client(self, service: str = "dynamodb") -> Any:
+        client = boto3.client(
+            service,
+            endpoint_url="http://dynamodb.local",
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        client.meta.events.register("before-send.dynamodb", self._send)
+        return client
+
+    def _send(self, request: Any, **_: Any) -> AWSResponse:
+        body = request.body if isinstance(request.body, bytes) else (request.body or b"")
+        if not isinstance(body, bytes):
+            body = body.encode()
+        target = request.headers["X-Amz-Target"]
+        target = target.decode() if isinstance(target, bytes) else target
+        status, headers, content = self.current.answer(target, body, region="us-east-1")
+        return AWSResponse(request.url, status, dict(headers), _Body(content))
+
+    @contextlib.contextmanager
+    def stock(self) -> Iterator[None]:
+        """Send the requests of the block through the server that did not opt in."""
+        self.current = self.stock_server
+        try:
+            yield
+        finally:
+            self.current = self.fast
+
+
 @pytest.fixture(scope="module")
-def aws() -> Iterator[LocalAws]:
-    """A moto server with the fast path installed (as the gateway and notebooks run it)."""
-    with LocalAws() as local:
-        yield local
+def aws() -> Moto:
+    """One moto, through a fast embedded DynamoDB and a stock one."""
+    moto = Moto()
+    assert moto.fast.fast and not moto.stock_server.fast, moto_adapter.canary()
+    return moto
+
+
+#: The server (fast or stock) the module's comparisons run through.
+_MOTO: dict[str, Moto] = {}
 
 
 def _both_ways(client: Any, operation: str, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Call ``operation`` with the fast paths, then with moto's own."""
     fast = getattr(client, operation)(**kwargs)
-    with motofast.disabled():
+    with _MOTO["moto"].stock():
         slow = getattr(client, operation)(**kwargs)
     fast.pop("ResponseMetadata")
     slow.pop("ResponseMetadata")
     return fast, slow
+
+
+@pytest.fixture(autouse=True)
+def _current(aws: Moto) -> None:
+    _MOTO["moto"] = aws
 
 
 def _all_pages(client: Any, **kwargs: Any) -> int:
@@ -56,36 +119,50 @@ def _all_pages(client: Any, **kwargs: Any) -> int:
         kwargs["ExclusiveStartKey"] = fast["LastEvaluatedKey"]
 
 
-def _store(aws: LocalAws) -> ConnectionStore:
-    store = ConnectionStore(aws.client("dynamodb"), next(_table_names))
+def _store(aws: Moto) -> ConnectionStore:
+    store = ConnectionStore(aws.client(), next(_table_names))
     store.create_table()
     for i in range(30):
         store.add(f"c{i:03d}=", f"room{i % 3}", f"user{i}", connected_at=1_800_000_000_000 + i)
     return store
 
 
-def test_install_is_idempotent() -> None:
-    """Installing twice keeps one wrapper, and moto's own serializer stays reachable."""
-    motofast.install()
-    wrapper = responses.DynamoResult.execute_result
-    motofast.install()
-    assert responses.DynamoResult.execute_result is wrapper
-    assert motofast.moto_serializer() is not wrapper
+def test_a_server_that_did_not_opt_in_runs_moto_s_own_code() -> None:
+    """Installed, the fast paths act only inside ``moto_adapter.fast()``: elsewhere moto is stock."""
+    from moto.dynamodb import responses
+
+    assert moto_adapter.speedups()
+    assert not moto_adapter.active()
+    with moto_adapter.fast():
+        assert moto_adapter.active()
+        with moto_adapter.stock():
+            assert not moto_adapter.active()
+    assert responses.DynamoResult.execute_result.__module__ == "wsrelay.local.dynamodb.motofast"
 
 
-def test_disabled_restores_moto_and_then_the_fast_paths() -> None:
-    """Inside ``disabled()`` moto's own functions are in place; after it, the fast ones."""
-    from moto.dynamodb.models.table import Table
+def test_the_fast_server_really_takes_the_fast_paths(aws: Moto) -> None:
+    """The comparisons are not of moto with itself: the fast server's Query and serializer are ours."""
+    from unittest import mock
 
-    motofast.install()
-    fast = (responses.DynamoResult.execute_result, Table.query, responses.dynamo_to_dict)  # type: ignore[attr-defined]
-    with motofast.disabled():
-        assert responses.DynamoResult.execute_result is motofast.moto_serializer()
-        assert Table.query is not fast[1] and responses.dynamo_to_dict is not fast[2]  # type: ignore[attr-defined]
-    assert (responses.DynamoResult.execute_result, Table.query, responses.dynamo_to_dict) == fast  # type: ignore[attr-defined]
+    from wsrelay.local.dynamodb import motofast
+
+    store = _store(aws)
+    query = {
+        "TableName": store.table_name,
+        "IndexName": "byRoom",
+        "KeyConditionExpression": "roomId = :r",
+        "ExpressionAttributeValues": {":r": {"S": "room1"}},
+    }
+    with mock.patch.object(motofast, "_item_size", wraps=motofast._item_size) as sized:
+        store.client.query(**query)
+        assert sized.called
+        sized.reset_mock()
+        with aws.stock():
+            store.client.query(**query)
+        assert not sized.called
 
 
-def test_query_pages_match_moto(aws: LocalAws) -> None:
+def test_query_pages_match_moto(aws: Moto) -> None:
     """Every page of a paginated index Query is the same, LastEvaluatedKey included."""
     store = _store(aws)
     kwargs: dict[str, Any] = {
@@ -98,7 +175,7 @@ def test_query_pages_match_moto(aws: LocalAws) -> None:
     assert _all_pages(store.client, **kwargs) == 3  # 10 members in pages of 4
 
 
-def test_scan_with_filter_and_empty_query_match_moto(aws: LocalAws) -> None:
+def test_scan_with_filter_and_empty_query_match_moto(aws: Moto) -> None:
     """A filtered Scan and a Query that finds nothing are the same both ways."""
     store = _store(aws)
     fast, slow = _both_ways(
@@ -120,9 +197,9 @@ def test_scan_with_filter_and_empty_query_match_moto(aws: LocalAws) -> None:
     assert fast == slow == {"Items": [], "Count": 0, "ScannedCount": 0}
 
 
-def test_binary_attributes_fall_back_to_moto(aws: LocalAws) -> None:
+def test_binary_attributes_fall_back_to_moto(aws: Moto) -> None:
     """A Query returning a binary attribute still decodes to the bytes that were written."""
-    client = aws.client("dynamodb")
+    client = aws.client()
     name = next(_table_names)
     ConnectionStore(client, name).create_table()
     client.put_item(
@@ -140,20 +217,15 @@ def test_binary_attributes_fall_back_to_moto(aws: LocalAws) -> None:
     assert fast["Items"][0]["blob"]["B"] == b"\x00\xffbytes"
 
 
-def test_a_client_outside_the_server_sees_no_difference() -> None:
-    """boto3's own parser accepts the fast path's bytes (checked through a fresh client)."""
-    with LocalAws() as local:
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=local.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-        )
-        store = ConnectionStore(client, "outside")
-        store.create_table()
-        store.add("x=", "r", "ada", connected_at=1)
-        assert [c.user_name for c in store.room_members("r")] == ["ada"]
+def test_boto3_reads_the_fast_answers(aws: Moto) -> None:
+    """boto3's own parser accepts the fast path's bytes: a store on it works end to end."""
+    store = ConnectionStore(aws.client(), next(_table_names))
+    store.create_table()
+    store.add("x=", "r", "ada", connected_at=1)
+    assert [c.user_name for c in store.room_members("r")] == ["ada"]
+    assert store.get("x=") is not None
+    store.remove("x=")
+    assert store.get("x=") is None
 
 
 # --- random tables --------------------------------------------------------------------------
@@ -188,14 +260,14 @@ ROWS = st.lists(
 
 
 def _random_table(
-    aws: LocalAws,
+    aws: Moto,
     rows: list[tuple[str, str, dict[str, Any]]],
     *,
     range_key: bool = False,
     projection: str = "ALL",
 ) -> str:
     """A table like the connections table (optionally with a sort key), holding ``rows``."""
-    client = aws.client("dynamodb")
+    client = aws.client()
     name = next(_table_names)
     key_schema = [{"AttributeName": "connectionId", "KeyType": "HASH"}]
     definitions = [
@@ -237,7 +309,7 @@ def _random_table(
     range_key=st.booleans(),
 )
 def test_room_queries_match_moto_on_random_tables(
-    aws: LocalAws,
+    aws: Moto,
     rows: list[tuple[str, str, dict[str, Any]]],
     room: str,
     limit: int | None,
@@ -245,7 +317,7 @@ def test_room_queries_match_moto_on_random_tables(
     range_key: bool,
 ) -> None:
     """Any room, page size and direction, with or without a table sort key: every page is the same."""
-    client = aws.client("dynamodb")
+    client = aws.client()
     name = _random_table(aws, rows, range_key=range_key)
     kwargs: dict[str, Any] = {
         "TableName": name,
@@ -276,11 +348,9 @@ def test_room_queries_match_moto_on_random_tables(
     ],
     ids=["filter", "projection", "count", "unknown-key"],
 )
-def test_queries_the_fast_path_does_not_serve_still_match(
-    aws: LocalAws, extra: dict[str, Any]
-) -> None:
+def test_queries_the_fast_path_does_not_serve_still_match(aws: Moto, extra: dict[str, Any]) -> None:
     """Filters, projections, COUNT and refused key conditions go to moto, answers and errors alike."""
-    client = aws.client("dynamodb")
+    client = aws.client()
     rows = [(ROOMS[i % 2], str(i - 3), {"note": {"S": f"n{i}"}}) for i in range(12)]
     name = _random_table(aws, rows)
     kwargs: dict[str, Any] = {
@@ -294,16 +364,16 @@ def test_queries_the_fast_path_does_not_serve_still_match(
     try:
         fast_pages = _all_pages(client, **kwargs)
     except ClientError as fast_error:
-        with motofast.disabled(), pytest.raises(ClientError) as slow_error:
+        with aws.stock(), pytest.raises(ClientError) as slow_error:
             client.query(**kwargs)
         assert fast_error.response["Error"] == slow_error.value.response["Error"]
     else:
         assert fast_pages >= 1
 
 
-def test_keys_only_index_and_table_queries_match(aws: LocalAws) -> None:
+def test_keys_only_index_and_table_queries_match(aws: Moto) -> None:
     """An index that projects KEYS_ONLY, and a Query of the table itself, are moto's."""
-    client = aws.client("dynamodb")
+    client = aws.client()
     rows = [(ROOMS[i % 3], str(i), {"note": {"S": "x" * i}}) for i in range(15)]
     name = _random_table(aws, rows, projection="KEYS_ONLY")
     assert (
@@ -325,9 +395,9 @@ def test_keys_only_index_and_table_queries_match(aws: LocalAws) -> None:
     )
 
 
-def test_the_one_megabyte_page_rule_matches(aws: LocalAws) -> None:
+def test_the_one_megabyte_page_rule_matches(aws: Moto) -> None:
     """Items of ~60 KB: a room of 40 splits into pages by size, at the same items both ways."""
-    client = aws.client("dynamodb")
+    client = aws.client()
     rows = [("lobby", str(i), {"note": {"S": "é" * 30_000}}) for i in range(40)]  # 60 KB each
     name = _random_table(aws, rows)
     pages = _all_pages(
@@ -341,14 +411,14 @@ def test_the_one_megabyte_page_rule_matches(aws: LocalAws) -> None:
 
 
 @pytest.mark.parametrize("forward", [True, False])
-def test_a_room_reads_in_key_order_with_values_intact(aws: LocalAws, forward: bool) -> None:
+def test_a_room_reads_in_key_order_with_values_intact(aws: Moto, forward: bool) -> None:
     """The fast path's own answer, checked against what DynamoDB documents, not only moto.
 
     An index without a sort key returns a room's items ordered by the table key here (moto's
     order; DynamoDB promises no order within one index hash key), reversed by
     ScanIndexForward=False; attribute values come back byte for byte.
     """
-    client = aws.client("dynamodb")
+    client = aws.client()
     notes = [" padded ", "tab\t", "é", "", "x" * 300]
     rows = [
         (
@@ -393,9 +463,9 @@ ITEM = {
 
 
 @pytest.mark.parametrize("capacity", ["NONE", "TOTAL", "INDEXES"])
-def test_one_row_operations_match_moto(aws: LocalAws, capacity: str) -> None:
+def test_one_row_operations_match_moto(aws: Moto, capacity: str) -> None:
     """PutItem, GetItem, UpdateItem and DeleteItem, with every ReturnValues, are the same both ways."""
-    client = aws.client("dynamodb")
+    client = aws.client()
     name = next(_table_names)
     ConnectionStore(client, name).create_table()
     key = {"connectionId": ITEM["connectionId"]}
@@ -423,16 +493,16 @@ def test_one_row_operations_match_moto(aws: LocalAws, capacity: str) -> None:
     client.put_item(TableName=name, Item=ITEM)
     fast = client.delete_item(Key=key, ReturnValues="ALL_OLD", **common)
     client.put_item(TableName=name, Item=ITEM)
-    with motofast.disabled():
+    with aws.stock():
         slow = client.delete_item(Key=key, ReturnValues="ALL_OLD", **common)
     fast.pop("ResponseMetadata")
     slow.pop("ResponseMetadata")
     assert fast == slow and fast["Attributes"]["note"] == {"S": " padded "}
 
 
-def test_a_binary_row_still_reads_back_as_bytes(aws: LocalAws) -> None:
+def test_a_binary_row_still_reads_back_as_bytes(aws: Moto) -> None:
     """GetItem of a binary attribute falls back to moto's serializer and decodes to the bytes."""
-    client = aws.client("dynamodb")
+    client = aws.client()
     name = next(_table_names)
     ConnectionStore(client, name).create_table()
     client.put_item(TableName=name, Item={"connectionId": {"S": "b="}, "blob": {"B": b"\x00\xff"}})

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from wsrelay import aws_facts
 from wsrelay.store import ConnectionStore
 
 if TYPE_CHECKING:
@@ -30,10 +31,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: A row that answers 410 is deleted only once it is older than this: API Gateway's
-#: integration timeout is 29 s, so a ``$connect`` still running is never mistaken for a
-#: stale connection.
-STALE_GRACE_SECONDS = 30.0
+#: A row that answers 410 is deleted only once it is older than this: a second longer than
+#: API Gateway's integration timeout (29 s), so a ``$connect`` still running is never
+#: mistaken for a stale connection.
+STALE_GRACE_SECONDS = aws_facts.INTEGRATION_TIMEOUT_SECONDS + 1
 #: Posts in flight at once, by default.
 DEFAULT_MAX_WORKERS = 16
 

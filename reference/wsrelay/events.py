@@ -25,6 +25,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from wsrelay import aws_facts
+
 __all__ = [
     "body",
     "build_connect_event",
@@ -124,6 +126,7 @@ def build_connect_event(
     source_ip: str = "127.0.0.1",
     user_agent: str | None = None,
     authorizer: Mapping[str, Any] | None = None,
+    stage_variables: Mapping[str, str] | None = None,
 ) -> Event:
     """Build a ``$connect`` event.
 
@@ -141,6 +144,8 @@ def build_connect_event(
         source_ip: the client's address.
         user_agent: the client's User-Agent, if it sent one.
         authorizer: the context a Lambda authorizer returned, if the route has one.
+        stage_variables: the stage's variables; the event has ``stageVariables`` only
+            when there are some (https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-stages.html).
 
     Returns:
         The event, as a JSON-ready dict.
@@ -154,7 +159,7 @@ def build_connect_event(
         event["queryStringParameters"] = single_query
         event["multiValueQueryStringParameters"] = multi_query
     context = _request_context(
-        route_key="$connect",
+        route_key=aws_facts.CONNECT_ROUTE,
         event_type="CONNECT",
         connection_id=connection_id,
         connected_at=connected_at,
@@ -170,6 +175,12 @@ def build_connect_event(
         context["authorizer"] = dict(authorizer)
     event["requestContext"] = context
     event["isBase64Encoded"] = False
+    return _with_stage_variables(event, stage_variables)
+
+
+def _with_stage_variables(event: Event, variables: Mapping[str, str] | None) -> Event:
+    if variables:
+        event["stageVariables"] = dict(variables)
     return event
 
 
@@ -187,6 +198,7 @@ def build_disconnect_event(
     source_ip: str = "127.0.0.1",
     user_agent: str | None = None,
     authorizer: Mapping[str, Any] | None = None,
+    stage_variables: Mapping[str, str] | None = None,
 ) -> Event:
     """Build a ``$disconnect`` event.
 
@@ -199,7 +211,7 @@ def build_disconnect_event(
         [("Host", host), ("x-api-key", ""), ("X-Forwarded-For", ""), ("x-restapi", "")]
     )
     context = _request_context(
-        route_key="$disconnect",
+        route_key=aws_facts.DISCONNECT_ROUTE,
         event_type="DISCONNECT",
         connection_id=connection_id,
         connected_at=connected_at,
@@ -215,12 +227,13 @@ def build_disconnect_event(
     context["disconnectReason"] = reason
     if authorizer is not None:
         context["authorizer"] = dict(authorizer)
-    return {
+    event = {
         "headers": single,
         "multiValueHeaders": multi,
         "requestContext": context,
         "isBase64Encoded": False,
     }
+    return _with_stage_variables(event, stage_variables)
 
 
 def build_message_event(
@@ -238,6 +251,7 @@ def build_message_event(
     source_ip: str = "127.0.0.1",
     user_agent: str | None = None,
     authorizer: Mapping[str, Any] | None = None,
+    stage_variables: Mapping[str, str] | None = None,
 ) -> Event:
     """Build a ``MESSAGE`` event for ``route_key`` (``$default`` or a custom route).
 
@@ -260,7 +274,8 @@ def build_message_event(
     context["messageId"] = message_id
     if authorizer is not None:
         context["authorizer"] = dict(authorizer)
-    return {"requestContext": context, "body": body, "isBase64Encoded": False}
+    event = {"requestContext": context, "body": body, "isBase64Encoded": False}
+    return _with_stage_variables(event, stage_variables)
 
 
 # --- Reading events ---------------------------------------------------------------------

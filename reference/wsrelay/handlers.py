@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
-from wsrelay import events, protocol
+from wsrelay import aws_facts, events, protocol
 from wsrelay.broadcast import DEFAULT_MAX_WORKERS, Broadcaster
 from wsrelay.exceptions import ConfigurationError, ProtocolError
 from wsrelay.fanout import (
@@ -218,11 +218,11 @@ def _header(event: Mapping[str, Any], name: str) -> str | None:
 
 
 ROUTES: dict[str, Callable[[Mapping[str, Any], Dependencies], Response]] = {
-    "$connect": on_connect,
-    "$disconnect": on_disconnect,
+    aws_facts.CONNECT_ROUTE: on_connect,
+    aws_facts.DISCONNECT_ROUTE: on_disconnect,
     "sendmessage": on_sendmessage,
     "joinroom": on_joinroom,
-    "$default": on_default,
+    aws_facts.DEFAULT_ROUTE: on_default,
 }
 
 

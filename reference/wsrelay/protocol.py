@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from wsrelay import aws_facts
 from wsrelay.exceptions import ProtocolError
 
 __all__ = [
@@ -42,9 +43,8 @@ __all__ = [
 DEFAULT_ROOM = "lobby"
 
 #: API Gateway's WebSocket message limit, and botocore's maximum for PostToConnection's
-#: ``Data``: 128 KB = 131,072 bytes.
-#: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
-MAX_MESSAGE_BYTES = 131_072
+#: ``Data``: 128 KB = 131,072 bytes (``wsrelay.aws_facts``).
+MAX_MESSAGE_BYTES = aws_facts.MAX_MESSAGE_BYTES
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _EXAMPLES = (

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from wsrelay import aws_facts
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -38,8 +40,8 @@ __all__ = [
 
 ROOM_INDEX = "byRoom"
 #: API Gateway closes a WebSocket connection after 2 hours at most, so no row should
-#: outlive that: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
-CONNECTION_TTL_SECONDS = 2 * 60 * 60
+#: outlive that (``wsrelay.aws_facts``).
+CONNECTION_TTL_SECONDS = aws_facts.MAX_CONNECTION_SECONDS
 TTL_ATTRIBUTE = "expiresAt"
 
 #: ``CreateTable``'s arguments besides the table's name: the one definition of the table,

@@ -107,9 +107,6 @@ class LocalAws:
         if self._server is None:
             from moto.server import ThreadedMotoServer
 
-            from wsrelay.local import motofast
-
-            motofast.install()
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
             self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             self._server.start()

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from wsrelay import handlers
 
@@ -34,11 +35,12 @@ def record(entry: dict[str, Any]) -> None:
         fcntl.flock(file, fcntl.LOCK_UN)
 
 
-def _management(event: Event) -> Any:
+def _management(event: Event, attempts: int | None = None) -> Any:
     # AWS's own pattern: the endpoint from the event (the gateway routes it to itself).
     context = event["requestContext"]
     endpoint = f"https://{context['domainName']}/{context['stage']}"
-    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint)
+    config = Config(retries={"total_max_attempts": attempts}) if attempts else None
+    return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
 
 
 def _via_http(response: dict[str, Any]) -> bool:
@@ -53,6 +55,32 @@ def _via_http(response: dict[str, Any]) -> bool:
 def recording_handler(event: Event, context: Any) -> Any:
     """Record the event, then run the chat's real handler on it."""
     record({"event": event})
+    return handlers.lambda_handler(event, context)
+
+
+_SLOWED = False
+
+
+def slow_broadcaster(event: Event, context: Any) -> Any:
+    """The chat's handler with every ``PostToConnection`` slowed by ``POST_DELAY`` seconds.
+
+    A frame ``{"action": "pid"}`` answers the environment's pid instead (on a two-way route).
+    The delay is a botocore hook on the default session, which the chat's clients use.
+    """
+    global _SLOWED
+    if event["requestContext"]["routeKey"] == "pid":
+        return {"statusCode": 200, "body": json.dumps({"pid": os.getpid()})}
+    if not _SLOWED:
+        delay = float(os.environ.get("POST_DELAY", "0.05"))
+        boto3.setup_default_session()
+        assert boto3.DEFAULT_SESSION is not None
+        # Before the parameters are built: earlier than the gateway's own before-call hook,
+        # which answers the post (and would end the event there).
+        boto3.DEFAULT_SESSION.events.register(
+            "before-parameter-build.apigatewaymanagementapi.PostToConnection",
+            lambda **_: time.sleep(delay),
+        )
+        _SLOWED = True
     return handlers.lambda_handler(event, context)
 
 
@@ -85,38 +113,80 @@ def echo(event: Event, context: Any) -> Any:
 
 
 def authorizer(event: Event, context: Any) -> Any:
-    """A REQUEST authorizer: ``?token=allow-<user>`` is allowed with a context, ``crash`` raises, anything else is denied."""
+    """A REQUEST authorizer: ``?token=allow-<user>`` is allowed with a context; anything else is denied.
+
+    Other tokens misbehave as authorizers do: ``crash`` raises, ``unauthorized`` raises
+    ``Exception("Unauthorized")``, ``anonymous`` answers without a ``principalId``,
+    ``nested`` puts an object in the context, ``wildcard-<user>`` allows
+    ``arn:aws:execute-api:{region}:*:{api}/*`` (a wildcard mid-ARN), ``deny-prod-<user>``
+    allows everything but denies the ``prod`` stage, ``deny-here-<user>`` also denies
+    this very ARN, ``other-account`` allows the right API in another account, and
+    ``s3-only`` allows ``s3:*`` on everything.
+    """
+    if "RECORD_FILE" in os.environ:
+        record({"authorizer_event": event})
     token = (event.get("queryStringParameters") or {}).get("token", "")
+    arn = event["methodArn"]
+    region, account = arn.split(":")[3:5]
+    api = arn.split(":")[5].split("/")[0]
     if token == "crash":
         raise RuntimeError("the authorizer failed")
-    allowed = token.startswith("allow-")
-    return {
-        "principalId": token.removeprefix("allow-") if allowed else "nobody",
-        "policyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Action": "execute-api:Invoke",
-                    "Effect": "Allow" if allowed else "Deny",
-                    "Resource": event["methodArn"],
-                }
-            ],
-        },
-        "context": {"user": token.removeprefix("allow-"), "tier": "gold", "quota": 7},
+    if token == "unauthorized":
+        raise Exception("Unauthorized")
+    statements: list[dict[str, Any]]
+    user = token.split("-")[-1]
+    if token.startswith("allow-"):
+        statements = [{"Effect": "Allow", "Resource": arn}]
+    elif token.startswith("wildcard-"):
+        statements = [{"Effect": "Allow", "Resource": f"arn:aws:execute-api:{region}:*:{api}/*"}]
+    elif token.startswith("deny-prod-"):
+        statements = [
+            {"Effect": "Allow", "Resource": "*"},
+            {"Effect": "Deny", "Resource": f"arn:aws:execute-api:{region}:{account}:{api}/prod/*"},
+        ]
+    elif token.startswith("deny-here-"):
+        statements = [{"Effect": "Allow", "Resource": "*"}, {"Effect": "Deny", "Resource": arn}]
+    elif token == "other-account":
+        statements = [
+            {"Effect": "Allow", "Resource": f"arn:aws:execute-api:{region}:000000000000:{api}/*"}
+        ]
+    elif token == "s3-only":
+        statements = [{"Effect": "Allow", "Resource": "*", "Action": "s3:*"}]
+    else:
+        statements = [{"Effect": "Deny", "Resource": arn}]
+    for statement in statements:
+        statement.setdefault("Action", "execute-api:Invoke")
+    answer: dict[str, Any] = {
+        "principalId": user,
+        "policyDocument": {"Version": "2012-10-17", "Statement": statements},
+        "context": {"user": user, "tier": "gold", "quota": 7},
     }
+    if token == "anonymous":
+        del answer["principalId"]
+    if token == "nested":
+        answer["context"]["profile"] = {"name": "ada"}
+    return answer
 
 
 def connect_choosing_subprotocol(event: Event, context: Any) -> Any:
     """``$connect``: record; choose the *last* subprotocol offered (so the choice is visibly ours).
 
-    ``?fail`` makes it raise and ``?garbage`` makes it return a non-object.
+    ``?fail`` makes it raise, ``?garbage`` return a non-object, ``?text-status`` return a
+    ``statusCode`` that is not an integer, ``?status=N`` return ``statusCode`` N and
+    ``?sleep=S`` sleep S seconds first.
     """
     record({"event": event})
     query = event.get("queryStringParameters") or {}
+    if "sleep" in query:
+        time.sleep(float(query["sleep"]))
     if "fail" in query:
         raise RuntimeError("$connect failed on purpose")
     if "garbage" in query:
         return "not a proxy response"
+    if "text-status" in query:
+        return {"statusCode": "200"}
+    if "status" in query:
+        return {"statusCode": int(query["status"]), "body": json.dumps({"refused": "by $connect"})}
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     offered = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
     response: dict[str, Any] = {"statusCode": 200, "headers": {"X-Reply": "from $connect"}}
@@ -149,15 +219,37 @@ def connect_posts_to_self(event: Event, context: Any) -> Any:
     return {"statusCode": 200}
 
 
+def disconnect_posts_to_self(event: Event, context: Any) -> Any:
+    """``$disconnect``: post to and get the connection that is closing; record the answers."""
+    connection_id = event["requestContext"]["connectionId"]
+    client = _management(event, attempts=1)
+    outcomes: dict[str, Any] = {}
+    for op in ("post", "get"):
+        try:
+            if op == "post":
+                response = client.post_to_connection(ConnectionId=connection_id, Data=b"bye?")
+            else:
+                response = client.get_connection(ConnectionId=connection_id)
+            outcomes[op] = {"status": response["ResponseMetadata"]["HTTPStatusCode"]}
+        except client.exceptions.GoneException as exc:
+            outcomes[op] = {
+                "status": exc.response["ResponseMetadata"]["HTTPStatusCode"],
+                "error": type(exc).__name__,
+                "http": _via_http(exc.response),
+            }
+    record({"disconnect": outcomes, "connectionId": connection_id, "event": event})
+    return {"statusCode": 200}
+
+
 def manage(event: Event, context: Any) -> Any:
     """Two-way route: run the ``@connections`` call the frame asks for; answer with the outcome.
 
     Frame: ``{"action": "manage", "op": "post"|"get"|"delete", "target": id (default: self),
-    "data": text, "repeat": n}``.
+    "data": text, "repeat": n, "attempts": botocore's total_max_attempts}``.
     """
     request = json.loads(event["body"])
     target = request.get("target") or event["requestContext"]["connectionId"]
-    client = _management(event)
+    client = _management(event, request.get("attempts"))
     outcome: dict[str, Any]
     try:
         if request["op"] == "post":
@@ -174,7 +266,11 @@ def manage(event: Event, context: Any) -> Any:
         else:
             response = client.delete_connection(ConnectionId=target)
             outcome = {}
-    except (client.exceptions.GoneException, client.exceptions.PayloadTooLargeException) as exc:
+    except (
+        client.exceptions.GoneException,
+        client.exceptions.PayloadTooLargeException,
+        client.exceptions.LimitExceededException,
+    ) as exc:
         response = exc.response
         outcome = {"error": type(exc).__name__}
     outcome["status"] = response["ResponseMetadata"]["HTTPStatusCode"]
@@ -204,6 +300,11 @@ def return_non_dict(event: Event, context: Any) -> Any:
 def return_unserializable(event: Event, context: Any) -> Any:
     """Return a value Lambda cannot serialize to JSON."""
     return {"statusCode": 200, "body": {1, 2, 3}}
+
+
+def return_text_status(event: Event, context: Any) -> Any:
+    """Return a ``statusCode`` that is not an integer (Lambda's proxy integration wants one)."""
+    return {"statusCode": "200", "body": "the status is text"}
 
 
 def misbehave_or_pid(event: Event, context: Any) -> Any:
@@ -261,6 +362,20 @@ def report_environment(event: Event, context: Any) -> Any:
                 "tz": os.environ.get("TZ"),
                 "pid": os.getpid(),
                 "own": os.environ.get("OWN_SETTING"),
+            }
+        ),
+    }
+
+
+def report_credentials(event: Event, context: Any) -> Any:
+    """Two-way: the credentials in the function's environment (the key id; the rest as flags)."""
+    return {
+        "statusCode": 200,
+        "body": json.dumps(
+            {
+                "key": os.environ.get("AWS_ACCESS_KEY_ID"),
+                "secret": "AWS_SECRET_ACCESS_KEY" in os.environ,
+                "token": os.environ.get("AWS_SESSION_TOKEN"),
             }
         ),
     }

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import pytest
 import websocket
 from botocore.exceptions import ClientError
+from websocket import ABNF
 
 from wsrelay.local import ApiDefinition
 
@@ -113,6 +114,21 @@ def test_post_of_exactly_128kb_is_delivered(
     assert ws.recv() == "z" * LIMIT
 
 
+def test_a_post_over_32kb_arrives_in_32kb_frames(
+    client: Any, member: tuple[websocket.WebSocket, str]
+) -> None:
+    """ "Messages posted over 32 KB are split into 32 KB frames (this applies to @connections
+    commands as well)" — the quotas table's note on the frame size."""
+    ws, connection_id = member
+    client.post_to_connection(ConnectionId=connection_id, Data=b"y" * 100_000)
+    frames = [ws.recv_frame()]
+    while not frames[-1].fin:
+        frames.append(ws.recv_frame())
+    assert [len(f.data) for f in frames] == [32_768, 32_768, 32_768, 100_000 - 3 * 32_768]
+    assert [f.opcode for f in frames] == [ABNF.OPCODE_TEXT] + [ABNF.OPCODE_CONT] * 3
+    assert b"".join(f.data for f in frames) == b"y" * 100_000
+
+
 def test_post_to_unknown_id_raises_gone(client: Any) -> None:
     """An id that is not connected gives 410 and botocore's modelled ``GoneException``."""
     with pytest.raises(client.exceptions.GoneException) as caught:
@@ -184,6 +200,7 @@ def test_delete_connection_closes_it(
         client.delete_connection(ConnectionId=connection_id)
     disconnect = gateway.wait_event("DISCONNECT", connection_id)
     assert disconnect["requestContext"]["disconnectStatusCode"] == 1000
+    assert disconnect["requestContext"]["disconnectReason"] == "Connection Closed Normally"
     wait_for(lambda: gateway.gw.store().get(connection_id) is None, "the row to be deleted")
     with pytest.raises(client.exceptions.GoneException):
         client.get_connection(ConnectionId=connection_id)

@@ -10,11 +10,14 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from websocket import ABNF
 
-from .support import WAIT, Harness, recv_close, recv_json, running_gateway, wait_for
+from wsrelay.local import ApiDefinition
+
+from .support import WAIT, Harness, custom_api, recv_close, recv_json, running_gateway, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -158,3 +161,54 @@ def test_closed_connection_is_gone(chat: Harness) -> None:
     client = chat.gw.management_client()
     with pytest.raises(client.exceptions.GoneException):
         client.get_connection(ConnectionId=connection_id)
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["fast_path", "http"])
+def self_poster(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Harness]:
+    """An API whose ``$disconnect`` posts to the closing connection (both @connections paths)."""
+
+    def api(table: str, record_file: Path) -> ApiDefinition:
+        return custom_api(
+            record_file, {"$connect": "record_only", "$disconnect": "disconnect_posts_to_self"}
+        )
+
+    with running_gateway(
+        tmp_path_factory.mktemp("self-poster"), api, fast_path=request.param
+    ) as harness:
+        yield harness
+
+
+@pytest.mark.parametrize("how", ["client-close", "delete", "lost"])
+def test_a_post_during_its_own_disconnect_is_gone(self_poster: Harness, how: str) -> None:
+    """Once a connection's close has begun, ``$disconnect`` included, posts and gets answer 410."""
+    ws = self_poster.connect()
+    connect = wait_for(lambda: self_poster.events("CONNECT"), "the CONNECT event")[-1]
+    connection_id = connect["requestContext"]["connectionId"]
+    if how == "client-close":
+        ws.close()
+    elif how == "delete":
+        self_poster.gw.management_client().delete_connection(ConnectionId=connection_id)
+        recv_close(ws)
+    else:
+        assert ws.sock is not None
+        ws.sock.close()
+    entry = wait_for(
+        lambda: [r for r in self_poster.records() if r.get("connectionId") == connection_id],
+        "the $disconnect handler's record",
+    )[0]
+    for op in ("post", "get"):
+        outcome = entry["disconnect"][op]
+        assert (outcome["status"], outcome["error"]) == (410, "GoneException"), op
+        assert outcome["http"] is (not self_poster.fast_path)
+
+
+def test_delete_connection_is_reported_as_closed_normally(chat: Harness) -> None:
+    """After DeleteConnection, ``$disconnect`` has 1000 "Connection Closed Normally", as API
+    Gateway's execution log shows it (aws/chalice#2060)."""
+    ws, connection_id = chat.chat(unique("deleted"))
+    chat.gw.management_client().delete_connection(ConnectionId=connection_id)
+    code, _ = recv_close(ws)
+    assert code == 1000
+    assert disconnect_of(chat, connection_id) == (1000, "Connection Closed Normally")

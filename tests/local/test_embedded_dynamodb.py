@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import boto3
 import pytest
 
-from wsrelay.local.embedded_dynamodb import EmbeddedDynamoDB, moto_dynamodb_app
+from wsrelay.local.dynamodb.embedded import EmbeddedDynamoDB, moto_dynamodb_app
 from wsrelay.store import TABLE_SCHEMA, ConnectionStore
 
 from .support import unique_table

@@ -67,6 +67,7 @@ def test_a_low_hard_limit_is_reached_and_a_warning_says_how_to_lift_it() -> None
     assert "`ulimit -n 8192`" in stderr
 
 
+@pytest.mark.integration
 def test_starting_a_gateway_raises_the_limit() -> None:
     """``LocalGateway.start()`` makes the adjustment: a child started with 256 has more."""
     code = "from wsrelay.local import LocalGateway\ngw = LocalGateway(port=0).start()\ngw.stop()"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import websocket
 from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayWebSocketConnectEventModel,
     APIGatewayWebSocketDisconnectEventModel,
@@ -18,7 +19,7 @@ from conftest import load_event
 
 from wsrelay.local import ApiDefinition
 
-from .support import Harness, custom_api, recv_json, running_gateway
+from .support import Harness, custom_api, recv_json, running_gateway, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -222,3 +223,43 @@ def test_disconnect_event(session: tuple[Harness, str]) -> None:
     }
     assert event["requestContext"]["disconnectStatusCode"] == 4001
     assert event["requestContext"]["disconnectReason"] == "leaving"
+
+
+def _staged(record_file: Path) -> ApiDefinition:
+    return custom_api(
+        record_file,
+        {"$connect": "record_only", "$disconnect": "record_only", "$default": "record_only"},
+        authorizer=("authorizer", ("stageVariables.tier", "route.request.querystring.token")),
+    )
+
+
+def test_stage_variables_reach_every_event_and_the_authorizer(tmp_path: Path) -> None:
+    """The stage's variables are ``stageVariables`` in every event and an identity source.
+
+    websocket-api-stages ("Stage variables"); CreateAuthorizer's IdentitySource takes
+    ``stageVariables.x``.
+    """
+    with running_gateway(
+        tmp_path, lambda table, records: _staged(records), stage_variables={"tier": "gold"}
+    ) as harness:
+        ws = harness.connect("token=allow-sam")
+        connect = wait_for(lambda: harness.events("CONNECT"), "the CONNECT event")[0]
+        connection_id = connect["requestContext"]["connectionId"]
+        ws.send("hello")
+        harness.wait_event("MESSAGE", connection_id)
+        ws.close()
+        harness.wait_event("DISCONNECT", connection_id)
+        for event in harness.events(connection_id=connection_id):
+            assert event["stageVariables"] == {"tier": "gold"}, event["requestContext"]["eventType"]
+        authorizer = [r["authorizer_event"] for r in harness.records() if "authorizer_event" in r]
+        assert authorizer[0]["stageVariables"] == {"tier": "gold"}
+
+
+def test_a_missing_stage_variable_identity_source_is_401(tmp_path: Path) -> None:
+    """Without the stage variable the identity source names, the handshake is 401 and the
+    authorizer is not called; without stage variables events have no ``stageVariables``."""
+    with running_gateway(tmp_path, lambda table, records: _staged(records)) as harness:
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            harness.connect("token=allow-sam")
+        assert refused.value.status_code == 401
+        assert not [r for r in harness.records() if "authorizer_event" in r]

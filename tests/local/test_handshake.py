@@ -126,13 +126,42 @@ def test_connect_response_headers_go_back(guarded: Harness) -> None:
         ws.close()
 
 
-@pytest.mark.parametrize("query", ["fail=1", "garbage=1"], ids=["raises", "non-object"])
-def test_failed_connect_is_500(guarded: Harness, query: str) -> None:
-    """A ``$connect`` that raises or returns a non-object refuses the handshake with 500."""
+def refused(harness: Harness, query: str) -> tuple[int, dict[str, object]]:
+    """The status and JSON body with which the handshake for ``?query`` is refused."""
     with pytest.raises(websocket.WebSocketBadStatusException) as caught:
-        guarded.connect(f"token=allow-x&{query}")
-    assert caught.value.status_code == 500
-    assert json.loads(caught.value.resp_body or b"{}") == {"message": "Internal server error"}
+        harness.connect(query)
+    return caught.value.status_code, json.loads(caught.value.resp_body or b"{}")
+
+
+@pytest.mark.parametrize(
+    "query", ["fail=1", "garbage=1", "text-status=1"], ids=["raises", "non-object", "text-status"]
+)
+def test_failed_connect_is_502(guarded: Harness, query: str) -> None:
+    """A ``$connect`` that raises or returns malformed output refuses the handshake with 502.
+
+    serverless/serverless-websockets-plugin#13 and mavi888/websockets-chat#1 show wscat's
+    "Unexpected server response: 502" for a failing ``$connect``.
+    """
+    status, body = refused(guarded, f"token=allow-x&{query}")
+    assert (status, body) == (502, {"message": "Internal server error"})
+
+
+def test_connect_returning_500_is_500(guarded: Harness) -> None:
+    """A handler that *returns* 500 gets 500 (aws-samples/simple-websockets-chat-app#49)."""
+    status, body = refused(guarded, "token=allow-x&status=500")
+    assert (status, body) == (500, {"refused": "by $connect"})
+
+
+def test_connect_past_the_integration_timeout_is_504(tmp_path: Path) -> None:
+    """API Gateway stops waiting for ``$connect`` and answers 504 (knowledge-center/api-gateway-504-errors)."""
+
+    def api(table: str, record_file: Path) -> ApiDefinition:
+        return custom_api(record_file, {"$connect": "connect_choosing_subprotocol"})
+
+    with running_gateway(tmp_path, api, integration_timeout=0.5) as harness:
+        status, body = refused(harness, "sleep=3")
+        assert (status, body) == (504, {"message": "Endpoint request timed out"})
+        assert harness.gw.connection_ids() == []
 
 
 def test_websockets_client_sees_the_subprotocol(guarded: Harness) -> None:
@@ -169,11 +198,43 @@ def test_authorizer_deny_is_403(guarded: Harness) -> None:
     ]
 
 
-def test_authorizer_error_is_401(guarded: Harness) -> None:
-    """An authorizer that fails refuses the handshake with 401 (the gateway's documented choice)."""
-    with pytest.raises(websocket.WebSocketBadStatusException) as caught:
-        guarded.connect("token=crash")
-    assert caught.value.status_code == 401
+@pytest.mark.parametrize(
+    ("token", "status"),
+    [("unauthorized", 401), ("crash", 500), ("anonymous", 500), ("nested", 500)],
+    ids=["unauthorized", "error", "no-principal", "object-in-context"],
+)
+def test_authorizer_errors(guarded: Harness, token: str, status: int) -> None:
+    """``raise Exception("Unauthorized")`` is 401; any other error or malformed output is 500.
+
+    api-gateway-lambda-authorizer-output: "Unauthorized" is the documented 401; the output
+    must have ``principalId`` and ``policyDocument``; context values are strings, numbers
+    or booleans, never objects or arrays.
+    """
+    before = len(guarded.events("CONNECT"))
+    assert refused(guarded, f"token={token}")[0] == status
+    assert len(guarded.events("CONNECT")) == before, "$connect ran although the authorizer refused"
+
+
+@pytest.mark.parametrize(
+    ("token", "status"),
+    [
+        ("wildcard-wes", None),
+        ("deny-prod-dee", None),
+        ("deny-here-dan", 403),
+        ("other-account", 403),
+        ("s3-only", 403),
+    ],
+    ids=["wildcard-mid-arn", "deny-elsewhere", "deny-here", "other-account", "other-action"],
+)
+def test_authorizer_policy_is_evaluated_like_iam(
+    guarded: Harness, token: str, status: int | None
+) -> None:
+    """Wildcards anywhere in the ARN, a Deny only where it matches, the account id and the action."""
+    if status is None:
+        ws = guarded.connect(f"token={token}")
+        ws.close()
+    else:
+        assert refused(guarded, f"token={token}")[0] == status
 
 
 def test_authorizer_context_reaches_later_events(guarded: Harness) -> None:

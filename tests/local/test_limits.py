@@ -1,7 +1,7 @@
 """API Gateway's limits on what a client sends: 32 KB frames, 128 KB messages, text only.
 
-These also guard ``wsrelay.local.frames``, which relies on two aiohttp internals: if either
-stops working, the close codes below stop arriving.
+The rules are the connection core's (``tests/local/test_core.py`` drives them without a
+socket); these prove the wiring: real clients see the close codes, ``$disconnect`` too.
 """
 
 from __future__ import annotations

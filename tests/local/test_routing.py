@@ -34,6 +34,7 @@ ROUTES: dict[str, str | tuple[str, bool]] = {
     "echo": ("echo", True),
     "oneway": "echo",
     "crashy": ("misbehave_or_pid", True),
+    "textstatus": ("return_text_status", True),
 }
 
 
@@ -136,9 +137,10 @@ def test_dotted_selection_expression_and_stringified_values(
         ws.close()
 
 
-@pytest.mark.parametrize("route", ["raise", "sleep", "nondict", "unserializable"])
+@pytest.mark.parametrize("route", ["raise", "sleep", "nondict", "unserializable", "textstatus"])
 def test_failed_integration_is_internal_server_error(gateway: Harness, route: str) -> None:
-    """A handler that raises, times out or returns malformed output gives "Internal server error"; the connection stays open."""
+    """A handler that raises, times out or returns malformed output (a ``statusCode`` that is
+    not an integer included) gives "Internal server error"; the connection stays open."""
     ws, connection_id = gateway.chat(f"failing-{route}")
     try:
         ws.send(json.dumps({"action": route}))
@@ -250,3 +252,86 @@ def test_failure_on_one_connection_leaves_others_alone(gateway: Harness) -> None
     finally:
         slow.close()
         quick.close()
+
+
+# --- route selection expressions in every documented form, and the gateway's own frames -----
+
+#: (expression, the frame sent, the route key API Gateway's table says it selects).
+EXPRESSIONS = [
+    ("${request.body.action}", {"action": "join"}, "join"),  # the form AWS's page leads with
+    ("$request.body.action", {"action": "join"}, "join"),
+    (
+        "${request.body.service}/${request.body.action}",
+        {"service": "chat", "action": "join"},
+        "chat/join",
+    ),
+    ("${request.body.action}-${request.body.nothing}", {"action": "join"}, "join-"),
+    ("$request.body.data.kind", {"data": {"kind": "join"}}, "join"),
+    ("$request.body.items", {"items": ["a", "b"]}, "[a, b]"),  # arrays read "[item1, item2]"
+    ("\\$default", {"action": "join"}, "$default"),  # an escaped dollar: static "$default"
+]
+
+
+@pytest.fixture(scope="module", params=EXPRESSIONS, ids=lambda e: e[0])
+def expression(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[Harness, dict[str, object], str]]:
+    """A gateway whose API selects routes with one expression; two-way echo routes only."""
+    text, frame, key = request.param
+
+    def api(table: str, record_file: Path) -> ApiDefinition:
+        routes = {k: ("echo", True) for k in (key, "$default", "join")}
+        definition = custom_api(record_file, routes)
+        definition.route_selection_expression = text
+        return definition
+
+    with running_gateway(tmp_path_factory.mktemp("expression"), api) as harness:
+        yield harness, frame, key
+
+
+def test_route_selection_expressions_in_every_documented_form(
+    expression: tuple[Harness, dict[str, object], str],
+) -> None:
+    """``${request.body.action}``, several variables with static text, JSONPath, arrays, ``\\$``.
+
+    The table of websocket-api-develop-routes ("Route selection expressions").
+    """
+    harness, frame, key = expression
+    ws = harness.connect()
+    try:
+        ws.send(json.dumps(frame))
+        assert recv_json(ws)["routeKey"] == key
+        ws.send("not JSON")  # every variable is "": no route of that key
+        assert recv_json(ws)["routeKey"] == ("$default" if key != "action" else key)
+    finally:
+        ws.close()
+
+
+def test_gateway_error_frames_are_byte_for_byte_awss(no_default: Harness, gateway: Harness) -> None:
+    """``{"message": "…", "connectionId":"…", "requestId":"…"}``: a space after the first colon only.
+
+    Raw frames from aws-samples/simple-websockets-chat-app#42 (Internal server error) and #24
+    (Forbidden), nearst/laconia#41.
+    """
+    ws = no_default.connect()
+    try:
+        ws.send("no route")
+        raw = ws.recv()
+        ids = json.loads(raw)
+        assert raw == (
+            f'{{"message": "Forbidden", "connectionId":"{ids["connectionId"]}", '
+            f'"requestId":"{ids["requestId"]}"}}'
+        )
+    finally:
+        ws.close()
+    ws, connection_id = gateway.chat("raw-bytes")
+    try:
+        ws.send(json.dumps({"action": "raise"}))
+        raw = ws.recv()
+        request_id = json.loads(raw)["requestId"]
+        assert raw == (
+            f'{{"message": "Internal server error", "connectionId":"{connection_id}", '
+            f'"requestId":"{request_id}"}}'
+        )
+    finally:
+        ws.close()

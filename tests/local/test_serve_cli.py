@@ -33,7 +33,7 @@ def test_other_hosts_are_warned_about(host: str) -> None:
     warning = exposure_warning(host, 8765)
     assert warning is not None
     assert f"binding {host}" in warning and "port 8765" in warning
-    assert "@connections API" in warning and "no authentication" in warning
+    assert "@connections API" in warning and "signed" in warning
 
 
 def test_serve_prints_its_urls_serves_and_stops(tmp_path: Path) -> None:

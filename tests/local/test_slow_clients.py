@@ -1,4 +1,7 @@
-"""A client that stops reading holds up no one else, and cannot make the gateway hoard memory."""
+"""A client that stops reading holds up no one else, and cannot make the gateway hoard memory.
+
+Posts to it past the backlog limit are refused with 429 ``LimitExceededException``.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,16 @@ import json
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 import websocket
+from botocore.config import Config
 
 from wsrelay.local import LocalGateway
 
-from .support import CLIENTS, WAIT, recv_close, unique_table, wait_for
+from .support import CLIENTS, WAIT, custom_api, unique_table, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -57,22 +63,77 @@ def test_a_stalled_client_does_not_hold_up_the_room(tmp_path: Path) -> None:
     assert time.perf_counter() - stopping < 8
 
 
-def test_a_stalled_client_is_closed_once_its_backlog_passes_the_limit(tmp_path: Path) -> None:
-    """Past ``max_backlog_bytes`` the stalled client is closed (1008), the others carry on.
+def _stalled_posts(gw: LocalGateway, connection_id: str) -> tuple[int, Any]:
+    """Post numbered 30 KB frames to a client that does not read until one is refused.
 
-    400 frames of 30 KB are 12 MB: a few MB fit in the kernel's buffers, the rest would wait
-    in the gateway. When the stalled client reads at last, it finds the frames sent before
-    the limit was passed, then the close frame; its row goes with it ($disconnect).
+    Returns how many were accepted and the refusal. Retries are off, so the refusal is the
+    gateway's own first answer (botocore would retry a 429 a few times, as against AWS).
+    """
+    client = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=gw.management_url,
+        region_name="us-east-1",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    for i in range(1000):
+        try:
+            client.post_to_connection(ConnectionId=connection_id, Data=f"{i:04d}{MESSAGE}".encode())
+        except client.exceptions.LimitExceededException as exc:
+            return i, exc
+    raise AssertionError("1,000 posts of 30 KB to a client that does not read were all accepted")
+
+
+def test_posts_to_a_client_that_stops_reading_get_429_and_it_stays_open(tmp_path: Path) -> None:
+    """Past ``max_backlog_bytes`` a post gets 429 ``LimitExceededException``; nothing is lost.
+
+    The botocore model: "The client is sending more than the allowed number of requests per
+    unit of time or the WebSocket client side buffer is full." The poster is told; the
+    connection stays open; once the client reads, it gets every accepted frame, in order,
+    and posts are accepted again.
     """
     with LocalGateway(port=0, table_name=unique_table(), max_backlog_bytes=1_000_000) as gw:
         stalled = stalled_client(f"{gw.url}?room=r&name=stuck")
-        reader = reading_client(f"{gw.url}?room=r&name=reader")
-        for i in range(400):
-            reader.send(json.dumps({"action": "sendmessage", "message": f"{i:04d}{MESSAGE}"}))
-            assert json.loads(reader.recv())["message"].startswith(f"{i:04d}")
-        code, reason = recv_close(stalled)
-        assert (code, reason) == (1008, "Client is not reading")
-        wait_for(lambda: len(gw.store().all_connections()) == 1 or None, "the stalled row gone")
-        assert [row.user_name for row in gw.store().all_connections()] == ["reader"]
-        reader.send(json.dumps({"action": "sendmessage", "message": "still here"}))
-        assert json.loads(reader.recv())["message"] == "still here"
+        connection_id = wait_for(lambda: gw.connection_ids(), "the connection")[0]
+        accepted, refusal = _stalled_posts(gw, connection_id)
+        error = refusal.response
+        assert error["ResponseMetadata"]["HTTPStatusCode"] == 429
+        assert error["Error"]["Code"] == "LimitExceededException"
+        assert accepted > 1_000_000 // 30_000  # the kernel's buffers took some, the backlog 1 MB
+        client = gw.management_client()
+        assert client.get_connection(ConnectionId=connection_id)  # still open
+        assert connection_id in gw.connection_ids()
+        for i in range(accepted):
+            frame = stalled.recv()
+            assert frame[:4] == f"{i:04d}", f"frame {i} is {frame[:4]}"
+        client.post_to_connection(ConnectionId=connection_id, Data=b"reading again")
+        assert stalled.recv() == "reading again"
+        assert [row.user_name for row in gw.store().all_connections()] == ["stuck"]
+
+
+def test_a_functions_post_to_a_client_that_stops_reading_raises_limit_exceeded(
+    tmp_path: Path,
+) -> None:
+    """Over a function's channel too (the fast path), the post raises ``LimitExceededException``."""
+    table = unique_table()
+    api = custom_api(
+        tmp_path / "records.jsonl",
+        {"$connect": "record_only", "$disconnect": "record_only", "manage": ("manage", True)},
+    )
+    with LocalGateway(port=0, api=api, table_name=table, max_backlog_bytes=1_000_000) as gw:
+        stalled = stalled_client(gw.url)
+        stalled_id = wait_for(lambda: gw.connection_ids(), "the connection")[0]
+        poster = reading_client(gw.url)
+        outcomes: list[dict[str, Any]] = []
+        for i in range(1000):
+            request = {"action": "manage", "op": "post", "target": stalled_id, "attempts": 1}
+            poster.send(json.dumps({**request, "data": f"{i:04d}{MESSAGE}"}))
+            outcome = json.loads(poster.recv())["manage"]
+            outcomes.append(outcome)
+            if "error" in outcome:
+                break
+        assert outcomes[-1]["error"] == "LimitExceededException"
+        assert outcomes[-1]["status"] == 429
+        assert all(o == {"status": 200, "http": False} for o in outcomes[:-1])
+        assert stalled_id in gw.connection_ids()
+        for i in range(len(outcomes) - 1):  # every post the function was told succeeded
+            assert stalled.recv()[:4] == f"{i:04d}"

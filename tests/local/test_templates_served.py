@@ -146,7 +146,10 @@ def test_two_tables_one_handler_per_route(two_tables: LocalGateway) -> None:
     send(owner, "listrooms")  # its function's code comes from list_rooms.zip
     assert sorted(recv(owner)["rooms"]) == ["garden", "kitchen"]
     send(owner, "whoami", email="ada@example.org")
-    assert recv(owner)["user"]["email"] == "ada@example.org"
+    answer = recv(owner)
+    assert answer["user"]["email"] == "ada@example.org"
+    # The stage's StageVariables reach the event (strings, as API Gateway stores them).
+    assert answer["stageVariables"] == {"greeting": "hello", "retries": "3"}
     rooms = scan(two_tables, "RoomsTable")
     assert {r["roomName"] for r in rooms} >= {"kitchen", "garden"}
 

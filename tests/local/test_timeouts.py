@@ -102,3 +102,30 @@ def test_maximum_duration_closes_an_active_connection(short_lived: Harness) -> N
     assert time.monotonic() - opened >= MAX_DURATION * 0.8
     disconnect = short_lived.wait_event("DISCONNECT", connection_id)
     assert disconnect["requestContext"]["disconnectStatusCode"] == 1001
+
+
+def test_posts_keep_a_client_that_only_reads_connected(idle: Harness) -> None:
+    """Traffic in either direction keeps a connection alive: a member who only reads stays.
+
+    A vendor running on API Gateway documents it (hotsock.io, "keep-alive"); AWS's own
+    quotas page gives only the 10-minute idle timeout. Each post moves ``LastActiveAt``.
+    """
+    ws = idle.connect("name=reader")
+    connection_id = idle.connection_id_of("reader")
+    client = idle.gw.management_client()
+    try:
+        first = client.get_connection(ConnectionId=connection_id)["LastActiveAt"]
+        started = time.monotonic()
+        count = 0
+        while time.monotonic() - started < IDLE * 4:
+            client.post_to_connection(ConnectionId=connection_id, Data=f"post {count}".encode())
+            assert ws.recv() == f"post {count}"
+            count += 1
+            time.sleep(IDLE / 5)
+        last = client.get_connection(ConnectionId=connection_id)["LastActiveAt"]
+        assert (last - first).total_seconds() >= IDLE * 3
+        # Once nothing is posted either, the idle timeout applies again.
+        code, _ = recv_close(ws)
+        assert code == 1001
+    finally:
+        ws.shutdown()

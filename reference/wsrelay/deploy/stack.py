@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from wsrelay import handlers
+from wsrelay import aws_facts, handlers
 
 # The table's definition is the store's own; re-exported here with the rest of the stack.
 from wsrelay.store import ROOM_INDEX, TABLE_SCHEMA, TTL_ATTRIBUTE
@@ -54,14 +54,13 @@ ROUTES: tuple[str, ...] = tuple(handlers.ROUTES)
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"
 
 
-#: The function's settings. 29 s is API Gateway's integration timeout, so a longer Lambda
-#: timeout would only run on after the gateway gave up:
-#: https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+#: The function's settings. Its timeout is API Gateway's integration timeout (29 s), so a
+#: longer Lambda timeout would only run on after the gateway gave up (``wsrelay.aws_facts``).
 FUNCTION_SETTINGS: dict[str, Any] = {
     "Runtime": "python3.12",
     "Handler": "wsrelay.handlers.lambda_handler",
     "MemorySize": 256,
-    "Timeout": 29,
+    "Timeout": int(aws_facts.INTEGRATION_TIMEOUT_SECONDS),
 }
 #: The fan-out function: posts one page of a big room (``wsrelay.fanout``). A page of 1,000
 #: posts takes a second or two; 60 s leaves room for a slow API without holding a page for

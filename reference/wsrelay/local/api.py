@@ -16,10 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wsrelay.aws_facts import (
+    CONNECT_ROUTE,
+    DEFAULT_ROUTE,
+    DISCONNECT_ROUTE,
+    INTEGRATION_TIMEOUT_SECONDS,
+)
+
 __all__ = ["DEFAULT_HANDLER", "ApiDefinition", "Authorizer", "Function", "Route"]
 
 DEFAULT_HANDLER = "wsrelay.handlers.lambda_handler"
-CHAT_ROUTES = ("$connect", "$disconnect", "$default", "sendmessage", "joinroom")
+CHAT_ROUTES = (CONNECT_ROUTE, DISCONNECT_ROUTE, DEFAULT_ROUTE, "sendmessage", "joinroom")
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ class Function:
     name: str
     handler: str
     environment: Mapping[str, str] = field(default_factory=dict)
-    timeout: float = 29.0
+    timeout: float = INTEGRATION_TIMEOUT_SECONDS
     memory_size: int = 128
     runtime: str | None = None
     code_dir: Path | None = None
@@ -199,7 +206,7 @@ def _two_way(apigatewayv2: Any, api_id: str, route: Mapping[str, Any]) -> bool:
         responses = _all(apigatewayv2.get_route_responses, ApiId=api_id, RouteId=route["RouteId"])
     except Exception:  # moto: "The get_route_responses action has not been implemented"
         return True
-    return any(r.get("RouteResponseKey") == "$default" for r in responses)
+    return any(r.get("RouteResponseKey") == DEFAULT_ROUTE for r in responses)
 
 
 _LAMBDA_URI = re.compile(r"functions/(?P<arn>arn:[^/]+)/invocations")

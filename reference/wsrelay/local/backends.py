@@ -10,20 +10,23 @@ whatever endpoint its code names (``lambda_runtime.aws_hooks``).
 Credentials are decided once, here, for the gateway's own clients and for every function
 (Lambda passes a function its execution role's credentials in its environment):
 placeholders when every endpoint is on this machine (none of them checks signatures),
-otherwise what boto3's own chain finds for this user.
+otherwise what boto3's own chain finds for this user. A gateway shared on a network checks
+``@connections`` signatures with these credentials, so there the placeholders are replaced
+by credentials made for the run (a secret no one else knows).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
 
-from wsrelay.local.embedded_dynamodb import (
+from wsrelay.local.dynamodb.embedded import (
     EmbeddedDynamoDB,
     moto_all_services_app,
     moto_dynamodb_app,
@@ -50,6 +53,9 @@ class LocalBackends:
         dynamodb_endpoint: an existing DynamoDB to use instead of the embedded moto.
         all_services: also serve every other service with moto.
         services_endpoint: an existing endpoint for every other service instead.
+        shared: the gateway is reachable from other machines (room mode): placeholder
+            credentials become ones made for this run.
+        fast_moto: the embedded DynamoDB takes ``motofast``'s paths (``moto_adapter``).
     """
 
     def __init__(
@@ -59,8 +65,12 @@ class LocalBackends:
         *,
         all_services: bool,
         services_endpoint: str | None = None,
+        shared: bool = False,
+        fast_moto: bool = True,
     ) -> None:
         self.region = region
+        self.shared = shared
+        self.fast_moto = fast_moto
         self.embedded = dynamodb_endpoint is None
         # An existing endpoint for every other service (the moto server an API was
         # deployed to) replaces the embedded one.
@@ -73,6 +83,8 @@ class LocalBackends:
         )
         self.dynamodb: EmbeddedDynamoDB | None = None
         self._services: EmbeddedDynamoDB | None = None
+        #: Whether :attr:`credentials` were made for this run (nobody's real secret).
+        self.made_for_run = False
         self.credentials = self._choose_credentials()
         self._tables: list[str] = []
         self._resources: list[ServiceResource] = []
@@ -85,8 +97,23 @@ class LocalBackends:
         The embedded moto checks none: placeholders. Otherwise :func:`credentials_for`.
         """
         if self.embedded:
+            return self._placeholders()
+        credentials = credentials_for(self.dynamodb_endpoint)
+        if credentials == PLACEHOLDER_CREDENTIALS:
+            # A local store that checks no signatures; room mode still needs a secret of its own.
+            return self._placeholders()
+        return credentials
+
+    def _placeholders(self) -> dict[str, str]:
+        if not self.shared:
             return dict(PLACEHOLDER_CREDENTIALS)
-        return credentials_for(self.dynamodb_endpoint)
+        # Room mode: @connections checks signatures, so the secret must not be one anyone
+        # could read in this file. moto maps an unknown key to its default account.
+        self.made_for_run = True
+        return {
+            "AWS_ACCESS_KEY_ID": "LOCAL" + secrets.token_hex(8).upper(),
+            "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
+        }
 
     def client(self, service: str, endpoint: str | None = None) -> Any:
         """A boto3 client for ``service`` on its local endpoint, with the chosen credentials."""
@@ -121,7 +148,7 @@ class LocalBackends:
 
     async def start(self) -> None:
         if self.embedded:
-            self.dynamodb = EmbeddedDynamoDB(moto_dynamodb_app())
+            self.dynamodb = EmbeddedDynamoDB(moto_dynamodb_app(), fast=self.fast_moto)
             await self.dynamodb.start("127.0.0.1", self._dynamodb_port)
         if self.all_services:
             self._services = EmbeddedDynamoDB(moto_all_services_app())

@@ -30,8 +30,9 @@ def exposure_warning(host: str, port: int) -> str | None:
         return None
     return (
         f"WARNING: binding {host}: anyone who can reach this machine on port {port} "
-        "can connect, chat and call the @connections API (no authentication). "
-        "Use it on a workshop network you trust, and stop it afterwards."
+        "can connect and chat (no authentication, unless the API has an authorizer); "
+        "the @connections API answers only requests signed with the credentials printed "
+        "below. Use it on a workshop network you trust, and stop it afterwards."
     )
 
 
@@ -155,6 +156,15 @@ def startup_lines(gateway: Any, host: str) -> list[str]:
     lines.append(f"DynamoDB:         {gateway.dynamodb_endpoint} ({label} {', '.join(tables)})")
     if gateway.endpoint_url:
         lines.append(f"Endpoint URL:     {gateway.endpoint_url} (moto, every other AWS service)")
+    if gateway.requires_signatures:
+        credentials = gateway.credentials
+        key = f"AWS_ACCESS_KEY_ID={credentials.get('AWS_ACCESS_KEY_ID', '')}"
+        if gateway.credentials_made_for_run:  # never print someone's real secret
+            key += f" AWS_SECRET_ACCESS_KEY={credentials.get('AWS_SECRET_ACCESS_KEY', '')}"
+        lines.append(
+            "@connections:     SigV4-signed requests only (service execute-api, region "
+            f"{gateway.region}): {key}"
+        )
     if app is not None:
         for name, value in gateway.outputs.items():
             lines.append(f"Output {name}: {value}")

@@ -32,13 +32,16 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from wsrelay import aws_facts
 from wsrelay.broadcast import DEFAULT_MAX_WORKERS
 from wsrelay.local.api import ApiDefinition
+from wsrelay.local.apigateway.core import DEFAULT_MAX_BACKLOG_BYTES, Limits
+from wsrelay.local.apigateway.server import GatewayServer
+from wsrelay.local.apigateway.sigv4 import SignatureVerifier
 from wsrelay.local.backends import LocalBackends
-from wsrelay.local.connections import DEFAULT_MAX_BACKLOG_BYTES
 from wsrelay.local.fdlimit import ensure_open_files
+from wsrelay.local.hosts import is_loopback
 from wsrelay.local.lambda_runtime.runtime import DEFAULT_MAX_ENVIRONMENTS
-from wsrelay.local.server import GatewayServer, Limits
 from wsrelay.local.templates.model import App, TableSpec
 from wsrelay.store import TABLE_SCHEMA, TTL_ATTRIBUTE, ConnectionStore
 
@@ -69,8 +72,9 @@ class LocalGateway:
         account_id: the account id in ARNs.
         idle_timeout, max_duration, integration_timeout: AWS's limits in seconds
             (10 minutes, 2 hours, 29 s); tests shorten them.
-        max_backlog_bytes: frames held for a client that stopped reading before the
-            gateway closes it with 1008 (4 MB; AWS documents no such limit).
+        max_backlog_bytes: bytes held for a client that stopped reading before posts to
+            it are refused with 429 ``LimitExceededException`` (4 MB; AWS documents the
+            error, not the size). The connection stays open.
         id_seed: seed the connection and request ids, for repeatable notebook outputs.
         fast_path: answer functions' ``@connections`` calls without HTTP (see
             ``wsrelay.local.lambda_runtime.aws_hooks``); ``False`` sends them over HTTP.
@@ -81,6 +85,19 @@ class LocalGateway:
             instead (a moto server); :meth:`from_deployed` uses the deployment's.
         max_environments: execution environments per function at most (a function's
             ``ReservedConcurrentExecutions`` may lower it); more requests wait for one.
+        stage_variables: the stage's variables: events' ``stageVariables``, and identity
+            sources ``stageVariables.NAME``; :meth:`from_template` passes the template's.
+        fast_moto: let the embedded DynamoDB take its faster, equivalence-tested paths
+            through moto (``wsrelay.local.dynamodb.moto_adapter``; stock moto on a moto
+            release they were not proven on). No other use of moto in the process changes.
+
+        require_signatures: whether ``@connections`` requires SigV4-signed requests;
+            ``None``: when bound beyond loopback (below).
+
+    Bound to an address other than loopback (a workshop's room), the ``@connections`` API
+    requires requests signed (SigV4) with the gateway's credentials, as AWS requires them
+    signed; :meth:`management_client` signs with them, and :attr:`credentials` are what a
+    participant's own boto3 client needs. On loopback any request is served.
     """
 
     def __init__(
@@ -94,9 +111,9 @@ class LocalGateway:
         dynamodb_endpoint: str | None = None,
         region: str = "us-east-1",
         account_id: str = DEFAULT_ACCOUNT_ID,
-        idle_timeout: float = 600.0,
-        max_duration: float = 7200.0,
-        integration_timeout: float = 29.0,
+        idle_timeout: float = aws_facts.IDLE_TIMEOUT_SECONDS,
+        max_duration: float = aws_facts.MAX_CONNECTION_SECONDS,
+        integration_timeout: float = aws_facts.INTEGRATION_TIMEOUT_SECONDS,
         max_backlog_bytes: int = DEFAULT_MAX_BACKLOG_BYTES,
         id_seed: int | None = None,
         fast_path: bool = True,
@@ -104,6 +121,9 @@ class LocalGateway:
         all_services: bool = False,
         services_endpoint: str | None = None,
         max_environments: int = DEFAULT_MAX_ENVIRONMENTS,
+        stage_variables: Mapping[str, str] | None = None,
+        fast_moto: bool = True,
+        require_signatures: bool | None = None,
     ) -> None:
         if not _TABLE_NAME.fullmatch(table_name):
             # The embedded moto accepts any name; DynamoDB does not.
@@ -126,6 +146,9 @@ class LocalGateway:
         self._all_services = all_services
         self._services_endpoint = services_endpoint
         self._max_environments = max_environments
+        self.stage_variables = dict(stage_variables or {})
+        self._fast_moto = fast_moto
+        self._require_signatures = require_signatures
         self._limits = Limits(idle_timeout, max_duration, integration_timeout, max_backlog_bytes)
         self._id_seed = id_seed
         self._fast_path = fast_path
@@ -183,6 +206,7 @@ class LocalGateway:
         if len(app.tables) == 1:
             # The app's one table is "the" table: ``store()`` and ``table_name`` name it.
             options.setdefault("table_name", app.tables[0].name)
+        options.setdefault("stage_variables", app.stage_variables)
         gateway = cls(stage=app.stage, api=app.api, create_table=False, **options)
         gateway.app = app
         return gateway
@@ -322,17 +346,49 @@ class LocalGateway:
         assert self._backends is not None
         return self._backends.client("dynamodb")
 
+    @property
+    def shared(self) -> bool:
+        """Whether it is bound beyond loopback (a room others can reach)."""
+        return not is_loopback(self.host)
+
+    @property
+    def requires_signatures(self) -> bool:
+        """Whether ``@connections`` answers only SigV4-signed requests (shared, by default)."""
+        if self._require_signatures is None:
+            return self.shared
+        return self._require_signatures
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """The credentials the functions get and ``@connections`` signatures are checked with.
+
+        As environment variables (``AWS_ACCESS_KEY_ID``, …): placeholders when every
+        backend is local, made for the run when the gateway is shared, otherwise yours.
+        """
+        self._require_started()
+        assert self._backends is not None
+        return dict(self._backends.credentials)
+
+    @property
+    def credentials_made_for_run(self) -> bool:
+        """Whether :attr:`credentials` were made for this run (so showing them leaks nothing)."""
+        self._require_started()
+        assert self._backends is not None
+        return self._backends.made_for_run
+
     def management_client(self) -> Any:
         """A boto3 ``apigatewaymanagementapi`` client for this gateway's ``@connections`` API.
 
-        The local API does not check signatures, so placeholder credentials are used.
+        It signs with :attr:`credentials`, which a shared gateway checks.
         """
+        credentials = self.credentials
         return boto3.client(
             "apigatewaymanagementapi",
             endpoint_url=self.management_url,
             region_name=self.region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
+            aws_access_key_id=credentials.get("AWS_ACCESS_KEY_ID", "local"),
+            aws_secret_access_key=credentials.get("AWS_SECRET_ACCESS_KEY", "local"),
+            aws_session_token=credentials.get("AWS_SESSION_TOKEN"),
             # As many connections as a broadcaster's workers, as the handlers' clients have.
             config=Config(max_pool_connections=DEFAULT_MAX_WORKERS),
         )
@@ -365,6 +421,8 @@ class LocalGateway:
             self._requested_dynamodb,
             all_services=self._all_services,
             services_endpoint=self._services_endpoint,
+            shared=self.requires_signatures,
+            fast_moto=self._fast_moto,
         )
         tables = self._tables()
         if backends.embedded:
@@ -383,6 +441,10 @@ class LocalGateway:
             fast_path=self._fast_path,
             max_environments=self._max_environments,
             dynamodb=backends.answer_dynamodb if backends.embedded else None,
+            stage_variables=self.stage_variables,
+            verifier=(
+                _verifier(backends.credentials, self.region) if self.requires_signatures else None
+            ),
         )
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="wsrelay-gateway", daemon=True)
@@ -479,3 +541,12 @@ class LocalGateway:
     def __repr__(self) -> str:
         state = f"{self.url}" if self._server is not None else "stopped"
         return f"<LocalGateway {state}>"
+
+
+def _verifier(credentials: Mapping[str, str], region: str) -> SignatureVerifier:
+    return SignatureVerifier(
+        credentials.get("AWS_ACCESS_KEY_ID", ""),
+        credentials.get("AWS_SECRET_ACCESS_KEY", ""),
+        region,
+        session_token=credentials.get("AWS_SESSION_TOKEN"),
+    )

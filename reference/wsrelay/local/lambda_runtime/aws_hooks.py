@@ -61,9 +61,15 @@ AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 
 #: PostToConnection's limit (``Data`` up to 131,072 bytes; botocore model
 #: ``apigatewaymanagementapi``); a larger post takes the round trip and gets the
-#: gateway's own 413.
+#: gateway's own 413. The gateway sends its value (``wsrelay.aws_facts``) in the
+#: configuration (``Routes.max_post_bytes``); this module cannot import ``wsrelay``.
 MAX_POST_BYTES = 131_072
+#: Statuses botocore retries (throttling, server errors): a fast-path call answered with
+#: one is sent again over HTTP, so botocore's own retry mode handles it as it would on AWS.
+_RETRIED_OVER_HTTP = frozenset({429, 500, 502, 503, 504})
 
+#: The modelled error of a call without permission (``wsrelay.aws_facts.FORBIDDEN``).
+_FORBIDDEN = "ForbiddenException"
 _OPERATIONS = {"PostToConnection": "post", "GetConnection": "get", "DeleteConnection": "delete"}
 _OK_HEADERS = {"x-amzn-RequestId": "local"}
 
@@ -100,8 +106,10 @@ class Routes:
         services: Mapping[str, str],
         *,
         dynamodb_on_channel: bool = False,
+        max_post_bytes: int = MAX_POST_BYTES,
     ) -> None:
         self.gateway_base = gateway_base.rstrip("/")
+        self.max_post_bytes = max_post_bytes
         self.gateway_hosts = {_strip_default_port(h.lower()) for h in gateway_hosts}
         self.services = dict(services)
         #: (service, scheme, host) → (the local origin it goes to, or None): see route_request.
@@ -119,6 +127,7 @@ class Routes:
             list(config["gateway_hosts"]),
             config["services"],
             dynamodb_on_channel=bool(config.get("dynamodb_on_channel")),
+            max_post_bytes=int(config.get("max_post_bytes", MAX_POST_BYTES)),
         )
 
     def is_gateway_dynamodb(self, url: str) -> bool:
@@ -234,7 +243,7 @@ def _make_hook(routes: Routes, channel: Channel | None) -> Callable[..., Any]:
             return None
         params["url"] = local
         if channel is not None:
-            return fast_path_answer(channel, model.name, params)
+            return fast_path_answer(channel, model.name, params, routes.max_post_bytes)
         return None
 
     return before_call
@@ -254,12 +263,16 @@ def _checksum_in_header(params: dict[str, Any]) -> None:
         algorithm["in"] = "header"
 
 
-def fast_path_answer(channel: Channel, operation: str, params: dict[str, Any]) -> Any:
+def fast_path_answer(
+    channel: Channel, operation: str, params: dict[str, Any], max_post_bytes: int = MAX_POST_BYTES
+) -> Any:
     """Answer a ``@connections`` call to this gateway over the channel instead of HTTP.
 
     A post to a connection the gateway has announced open is only queued: the gateway will
     write the frame, so the answer is 200 at once. Any other call (an id not known open, a
-    get, a delete) waits for the gateway's own answer, so a 410 is never invented.
+    get, a delete) waits for the gateway's own answer, so a 410 is never invented. An
+    answer botocore would retry (429: the client is not reading) returns ``None``: the call
+    goes on over HTTP, where botocore's retry mode runs as it would against AWS.
     """
     AWSResponse, HTTPHeaders, _ = _botocore()
     op = _OPERATIONS.get(operation)
@@ -270,12 +283,14 @@ def fast_path_answer(channel: Channel, operation: str, params: dict[str, Any]) -
     connection_id = unquote(url[url.index(marker) + len(marker) :].split("?", 1)[0])
     body = params.get("body") or b""
     data = body if isinstance(body, bytes) else str(body).encode("utf-8")
-    if op == "post" and connection_id in channel.live and len(data) <= MAX_POST_BYTES:
+    if op == "post" and connection_id in channel.live and len(data) <= max_post_bytes:
         channel.send({"t": "post", "connection_id": connection_id, "data": data})
         parsed = {"ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": dict(_OK_HEADERS)}}
         return AWSResponse(url, 200, HTTPHeaders.from_dict(_OK_HEADERS), None), parsed
     reply = channel.call({"t": "manage", "op": op, "connection_id": connection_id, "data": data})
     status: int = reply["status"]
+    if status in _RETRIED_OVER_HTTP:
+        return None
     content: dict[str, Any] = reply["body"] or {}
     headers = dict(_OK_HEADERS)
     if status >= 300:
@@ -319,9 +334,9 @@ def _forbidden(url: str) -> Any:
         "machine: post to the endpoint of the API that invoked the function "
         "(https://{domainName}/{stage} from the event)"
     )
-    headers = {**_OK_HEADERS, "x-amzn-ErrorType": "ForbiddenException"}
+    headers = {**_OK_HEADERS, "x-amzn-ErrorType": _FORBIDDEN}
     parsed = {
-        "Error": {"Code": "ForbiddenException", "Message": message},
+        "Error": {"Code": _FORBIDDEN, "Message": message},
         "ResponseMetadata": {"HTTPStatusCode": 403, "HTTPHeaders": headers},
     }
     return AWSResponse(url, 403, HTTPHeaders.from_dict(headers), None), parsed

@@ -41,8 +41,9 @@ __all__ = [
 logger = logging.getLogger("wsrelay.local")
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 
-#: Answers a function's ``@connections`` call: (op, connection id, data) → (status, body).
-ManageHandler = Callable[[str, str, bytes], Awaitable[tuple[int, dict[str, Any] | None]]]
+#: Answers a function's ``@connections`` call: (op, connection id, data, *, acknowledged)
+#: → (status, body); ``acknowledged``: a post the function was already told succeeded.
+ManageHandler = Callable[..., Awaitable[tuple[int, dict[str, Any] | None]]]
 #: Answers a function's serialized DynamoDB call in the embedded moto:
 #: (X-Amz-Target, body, region) → (status, headers, body).
 DynamoDBHandler = Callable[..., tuple[int, list[tuple[str, str]], bytes]]
@@ -248,7 +249,9 @@ class Environment:
             # In order and inline: no task per frame on the hot path. One post that cannot
             # be written is logged; it must not end the channel the others arrive on.
             try:
-                await self.manage("post", message["connection_id"], message["data"])
+                await self.manage(
+                    "post", message["connection_id"], message["data"], acknowledged=True
+                )
             except Exception:
                 logger.exception("a post to %s could not be written", message["connection_id"])
         elif kind == "dynamodb" and self.dynamodb is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from wsrelay.aws_facts import CONNECT_ROUTE, DEFAULT_ROUTE
 from wsrelay.local.api import ApiDefinition, Authorizer, Route
 from wsrelay.local.templates.source import Where
 from wsrelay.local.templates.stack import Stack
@@ -135,7 +136,7 @@ def build_api(stack: Stack, api_lid: str, stage: str | None) -> ServedApi:
     two_way = {
         str(stack.prop(lid, "RouteId"))
         for lid in stack.of_type("AWS::ApiGatewayV2::RouteResponse")
-        if mine(lid) and stack.prop(lid, "RouteResponseKey") == "$default"
+        if mine(lid) and stack.prop(lid, "RouteResponseKey") == DEFAULT_ROUTE
     }
     for lid in routes:
         where = stack.where(lid)
@@ -166,7 +167,7 @@ def build_api(stack: Stack, api_lid: str, stage: str | None) -> ServedApi:
                 "use a REQUEST authorizer (AuthorizationType CUSTOM) or NONE locally"
             )
         if auth == "CUSTOM":
-            if key != "$connect":
+            if key != CONNECT_ROUTE:
                 raise where.error(
                     "AuthorizationType CUSTOM: WebSocket APIs authorize only the $connect route"
                 )

@@ -13,7 +13,10 @@ def handler(event, context):
     request = event["requestContext"]
     email = json.loads(event["body"]).get("email", "")
     found = users.query(IndexName="byEmail", KeyConditionExpression=Key("email").eq(email))
-    answer = {"user": found["Items"][0] if found["Items"] else None}
+    answer = {
+        "user": found["Items"][0] if found["Items"] else None,
+        "stageVariables": event.get("stageVariables"),
+    }
     api = boto3.client(
         "apigatewaymanagementapi",
         endpoint_url=f"https://{request['domainName']}/{request['stage']}",

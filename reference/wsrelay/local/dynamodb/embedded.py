@@ -25,49 +25,34 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
 from multidict import CIMultiDict
 
-__all__ = ["EmbeddedDynamoDB", "moto_all_services_app", "moto_dynamodb_app"]
+from wsrelay.local.dynamodb import moto_adapter
+from wsrelay.local.dynamodb.moto_adapter import WsgiApp, moto_all_services_app, moto_dynamodb_app
 
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+__all__ = ["EmbeddedDynamoDB", "moto_all_services_app", "moto_dynamodb_app"]
 
 #: BatchWriteItem's requests can reach 16 MB; aiohttp refuses bodies over 1 MB by default.
 MAX_REQUEST_BYTES = 32 * 2**20
 
 
-def moto_dynamodb_app() -> WsgiApp:
-    """moto's DynamoDB WSGI application, with ``wsrelay.local.motofast`` installed."""
-    from moto.moto_server.werkzeug_app import create_backend_app
-
-    from wsrelay.local import motofast
-
-    motofast.install()
-    app = create_backend_app("dynamodb")
-    # moto builds its app in Flask's debug mode, which wraps every request's form data in
-    # a class made for the occasion (5% of a PutItem). Errors still reach ``_handle``.
-    app.debug = False
-    app.config["PROPAGATE_EXCEPTIONS"] = True
-    wsgi: WsgiApp = app
-    return wsgi
-
-
-def moto_all_services_app() -> WsgiApp:
-    """moto's application for every service, dispatched by host name or signature."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
-    wsgi: WsgiApp = DomainDispatcherApplication(create_backend_app)
-    return wsgi
-
-
 class EmbeddedDynamoDB:
-    """Serve a WSGI application (moto's DynamoDB) on ``host:port`` from the running loop."""
+    """Serve a WSGI application (moto's DynamoDB) on ``host:port`` from the running loop.
 
-    def __init__(self, app: WsgiApp) -> None:
+    Args:
+        app: the WSGI application.
+        fast: take ``motofast``'s equivalence-tested paths through moto for this server's
+            requests (HTTP and :meth:`answer` alike), where ``moto_adapter.speedups``
+            finds a moto they were proven on; no other use of moto in the process changes.
+    """
+
+    def __init__(self, app: WsgiApp, *, fast: bool = False) -> None:
         self._app = app
+        self.fast = fast and moto_adapter.speedups()
         self._runner: web.BaseRunner | None = None
         self.port = 0
         #: Requests that came over HTTP (the rest came over a function's channel).
@@ -104,7 +89,7 @@ class EmbeddedDynamoDB:
             http_version=f"{request.version.major}.{request.version.minor}",
         )
         try:
-            status, headers, content = _call(self._app, environ)
+            status, headers, content = self._call(environ)
         except Exception:  # moto's own failures become a 500, never a dead loop
             logging.getLogger("wsrelay.local").exception("embedded DynamoDB failed a request")
             return web.json_response(
@@ -153,7 +138,13 @@ class EmbeddedDynamoDB:
         environ = _environ(
             method="POST", path="/", query="", headers=headers, body=body, port=self.port
         )
-        return _call(self._app, environ)
+        return self._call(environ)
+
+    def _call(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        if not self.fast:
+            return _call(self._app, environ)
+        with moto_adapter.fast():
+            return _call(self._app, environ)
 
     def create_table(
         self,

@@ -24,14 +24,19 @@ result is provably the same:
    are done directly and everything else is left to moto.
 
 Also, once: moto lists a handler class's methods on every request (``inspect.getmembers``);
-the list is kept per class instead (:func:`disabled` does not undo this: it changes no answer).
+the list is kept per class instead.
+
+Installed by ``moto_adapter.speedups`` (only on the moto releases they were proven on),
+each replacement still runs moto's own code unless the context variable it is given is set:
+``moto_adapter.fast()``, which the gateway's embedded DynamoDB enters around its own
+requests. Nothing else in the process sees a difference.
 
 ``tests/test_motofast.py`` checks each against moto's own path on randomised tables.
 """
 
 from __future__ import annotations
 
-import contextlib
+import contextvars
 import functools
 import json
 import secrets
@@ -39,69 +44,59 @@ from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
 
-__all__ = ["disabled", "install", "moto_serializer"]
+__all__ = ["install"]
 
 #: Operations whose results are already DynamoDB's wire form once ``dynamo_to_dict`` ran.
 _FAST_OPERATIONS = {"Query", "Scan", "GetItem", "PutItem", "DeleteItem", "UpdateItem"}
-#: moto's originals, saved by :func:`install`: (execute_result, Table.query, dynamo_to_dict).
-_originals: tuple[Any, Any, Any] | None = None
+#: moto's originals, saved by :func:`install`:
+#: (execute_result, Table.query, dynamo_to_dict, method_names_from_class).
+_originals: tuple[Any, Any, Any, Any] | None = None
+#: Set while a request of a server that opted in runs (``moto_adapter.fast``).
+_enabled: contextvars.ContextVar[bool] | None = None
 #: moto's ``DynamoType`` and ``LimitedSizeDict``, imported by :func:`install`.
 _DynamoType: Any = None
 _LimitedSizeDict: Any = None
 
 
-def moto_serializer() -> Any:
-    """moto's own ``DynamoResult.execute_result``, as it was before :func:`install`."""
-    from moto.dynamodb import responses
-
-    return _originals[0] if _originals else responses.DynamoResult.execute_result
-
-
-def install() -> None:
-    """Install the three fast paths into moto's DynamoDB (idempotent)."""
-    global _originals, _DynamoType, _LimitedSizeDict
+def install(enabled: contextvars.ContextVar[bool]) -> None:
+    """Put the fast paths in moto's DynamoDB, acting only while ``enabled`` is set (once)."""
+    global _originals, _enabled, _DynamoType, _LimitedSizeDict
     if _originals is not None:
         return
+    import moto.core.responses
     from moto.dynamodb import responses
     from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
     from moto.dynamodb.models.table import Table
 
+    _enabled = enabled
     _DynamoType, _LimitedSizeDict = DynamoType, LimitedSizeDict
-    # 4. Every request listed its handler class's methods with inspect.getmembers (about
-    # 10% of a PutItem); a class's methods do not change, so the list is kept per class.
-    import moto.core.responses
-
-    moto.core.responses.method_names_from_class = functools.cache(  # type: ignore[attr-defined]
-        moto.core.responses.method_names_from_class  # type: ignore[attr-defined]
-    )
     _originals = (
         responses.DynamoResult.execute_result,
         Table.query,
         responses.dynamo_to_dict,  # type: ignore[attr-defined]
+        moto.core.responses.method_names_from_class,  # type: ignore[attr-defined]
     )
-    _patch(_fast_execute_result, _fast_table_query, _fast_dynamo_to_dict)
+    responses.DynamoResult.execute_result = _fast_execute_result  # type: ignore[method-assign]
+    Table.query = _fast_table_query  # type: ignore[method-assign]
+    responses.dynamo_to_dict = _fast_dynamo_to_dict  # type: ignore[attr-defined]
+    # 4. Every request listed its handler class's methods with inspect.getmembers (about
+    # 10% of a PutItem); a class's methods do not change, so the list is kept per class.
+    moto.core.responses.method_names_from_class = _method_names  # type: ignore[attr-defined,assignment]
 
 
-@contextlib.contextmanager
-def disabled() -> Iterator[None]:
-    """Run the block on moto's own paths (for tests that compare the two)."""
-    if _originals is None:
-        yield
-        return
-    _patch(*_originals)
-    try:
-        yield
-    finally:
-        _patch(_fast_execute_result, _fast_table_query, _fast_dynamo_to_dict)
+def _on() -> bool:
+    return _enabled is not None and _enabled.get()
 
 
-def _patch(execute_result: Any, table_query: Any, to_dict: Any) -> None:
-    from moto.dynamodb import responses
-    from moto.dynamodb.models.table import Table
+@functools.cache
+def _cached_method_names(cls: Any) -> Any:
+    assert _originals is not None
+    return _originals[3](cls)
 
-    responses.DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
-    Table.query = table_query  # type: ignore[method-assign]
-    responses.dynamo_to_dict = to_dict  # type: ignore[attr-defined]
+
+def _method_names(cls: Any) -> Any:
+    assert _originals is not None
+    return _cached_method_names(cls) if _on() else _originals[3](cls)
 
 
 # --- 1. the response serializer -----------------------------------------------------------
@@ -109,6 +104,8 @@ def _patch(execute_result: Any, table_query: Any, to_dict: Any) -> None:
 
 def _fast_execute_result(self: Any, context: Any) -> Any:
     assert _originals is not None
+    if not _on():
+        return _originals[0](self, context)
     result = self.result
     operation = context.operation_model
     if operation.name in _FAST_OPERATIONS and isinstance(result, dict):
@@ -154,7 +151,7 @@ def _fast_table_query(
     from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
 
     assert _originals is not None
-    index = _plain_global_index(self, index_name)
+    index = _plain_global_index(self, index_name) if _on() else None
     if (
         index is None
         or range_comparison
@@ -277,11 +274,16 @@ def _stored_items(table: Any) -> Iterator[Any]:
 
 def _fast_dynamo_to_dict(obj: Any) -> Any:
     assert _originals is not None
+    return _to_dict(obj) if _on() else _originals[2](obj)
+
+
+def _to_dict(obj: Any) -> Any:
+    assert _originals is not None
     kind = type(obj)
     if kind is dict or kind is _LimitedSizeDict:  # an item's attributes
-        return {key: _fast_dynamo_to_dict(value) for key, value in obj.items()}
+        return {key: _to_dict(value) for key, value in obj.items()}
     if kind is list:
-        return [_fast_dynamo_to_dict(value) for value in obj]
+        return [_to_dict(value) for value in obj]
     if kind is _DynamoType and obj.type in ("S", "N") and type(obj.value) is str:
         return {obj.type: obj.value}
     return _originals[2](obj)
