@@ -38,6 +38,7 @@ __all__ = [
     "HEADER",
     "PYTEST",
     "PYTEST_ENVIRONMENT",
+    "TIMEOUT",
     "q1",
     "run_tests",
     "test_a_gone_member_is_forgotten",
@@ -72,13 +73,18 @@ PYTEST = [
     "wsrelay.pytest_plugin",
 ]
 PYTEST_ENVIRONMENT = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+#: Seconds the checker's pytest run may take (three gateways take about 15).
+TIMEOUT = 180
 #: The checker's conftest: ``app`` is the template of each app in turn.
 CONFTEST = '''\
 from pathlib import Path
 
 import pytest
+import websocket
 
 APPS = Path({apps!r})
+# A recv() that waits for a frame that never comes fails after 10 s, instead of never.
+websocket.setdefaulttimeout(10)
 
 
 @pytest.fixture(params={names!r})
@@ -124,14 +130,20 @@ def run_tests(source: str, apps: list[str], folder: Path) -> dict[str, tuple[str
     (folder / "conftest.py").write_text(CONFTEST.format(apps=str(APPS), names=apps))
     (folder / "test_yours.py").write_text(f"{HEADER}\n\n{source}\n")
     report = folder / "report.xml"
-    run = subprocess.run(
-        [*PYTEST, f"--junitxml={report}", "test_yours.py"],
-        cwd=folder,
-        env={**os.environ, **PYTEST_ENVIRONMENT},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    try:
+        run = subprocess.run(
+            [*PYTEST, f"--junitxml={report}", "test_yours.py"],
+            cwd=folder,
+            env={**os.environ, **PYTEST_ENVIRONMENT},
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        raise Incorrect(
+            f"pytest was still running your test after {TIMEOUT} s: something waits for "
+            "ever (a recv() for a frame that never comes? give it a timeout)"
+        ) from None
     results: dict[str, tuple[str, str]] = {}
     if report.exists():
         for case in ElementTree.parse(report).getroot().iter("testcase"):
@@ -179,7 +191,9 @@ def _judge(results: dict[str, tuple[str, str]]) -> None:
     if outcome != "passed":
         raise Incorrect(
             f"your test {outcome} on the fixed app, which is right: {message or 'no message'}. "
-            "A test must pass on a correct app (read what it asserted)"
+            "A test must pass on a correct app: check what it asserts, and that it reads the "
+            'table only after the sender has received "Data sent." (before, the function may '
+            "still be running)"
         )
     passed = [app for app in BUGS if results.get(app, ("missing",))[0] == "passed"]
     if passed == list(BUGS):
@@ -194,10 +208,10 @@ def _judge(results: dict[str, tuple[str, str]]) -> None:
             f"your test passed on {app}, which {BUGS[app]}: it cannot catch that bug. "
             "Assert that the rows left are exactly the live connections' rows"
         )
-    errored = [app for app in BUGS if results.get(app, ("missing",))[0] != "failed"]
-    if errored:
-        app = errored[0]
-        raise Incorrect(f"your test did not run on {app}: {results.get(app, ('', 'no result'))}")
+    for app in BUGS:
+        outcome, message = results.get(app, ("missing", "no result"))
+        if outcome != "failed":
+            raise Incorrect(f"your test did not run on {app}: {outcome}, {message}")
 
 
 q1 = Exercise(
