@@ -192,7 +192,7 @@ def test_deploy_sets_the_caps_and_the_logging(clients: Clients, names: StackName
     deployment, lines = _deploy(clients, names)
     (stage,) = clients.apigatewayv2.get_stages(ApiId=deployment.api_id)["Items"]
     assert {k: stage["DefaultRouteSettings"][k] for k in STAGE_THROTTLING} == STAGE_THROTTLING
-    assert f"✓ created stage dev (auto-deploy, throttled at 50 requests/s, bursts of 100)" in lines
+    assert "✓ created stage dev (auto-deploy, throttled at 50 requests/s, bursts of 100)" in lines
     function = clients.lambda_.get_function(FunctionName=names.function)
     assert function["Concurrency"] == {"ReservedConcurrentExecutions": RESERVED_CONCURRENCY}
     assert f"✓ created function {names.function} (at most 10 at once)" in lines
