@@ -50,6 +50,7 @@ def connect_policy(event: dict[str, Any], name: str, allowed: bool) -> dict[str,
 def _event(region: str, account: str, api_id: str, stage: str, token: str) -> dict[str, Any]:
     """A REQUEST authorizer event for ``$connect``, as API Gateway sends it (the parts that
     matter here; ``wsrelay.local.apigateway.authorizer.authorizer_event`` makes whole ones)."""
+    from wsrelay.aws_facts import CONNECT_ROUTE
     from wsrelay.local.apigateway.authorizer import method_arn
 
     return {
@@ -57,7 +58,7 @@ def _event(region: str, account: str, api_id: str, stage: str, token: str) -> di
         "methodArn": method_arn(region, account, api_id, stage),
         "queryStringParameters": {"room": "lobby", "token": token},
         "requestContext": {
-            "routeKey": "$connect",
+            "routeKey": CONNECT_ROUTE,
             "eventType": "CONNECT",
             "apiId": api_id,
             "stage": stage,
