@@ -195,7 +195,7 @@ def test_deploy_sets_the_caps_and_the_logging(clients: Clients, names: StackName
     assert "✓ created stage dev (auto-deploy, throttled at 50 requests/s, bursts of 100)" in lines
     function = clients.lambda_.get_function(FunctionName=names.function)
     assert function["Concurrency"] == {"ReservedConcurrentExecutions": RESERVED_CONCURRENCY}
-    assert f"✓ created function {names.function} (at most 10 at once)" in lines
+    assert f"✓ created function {names.function} (at most 50 at once)" in lines
     fanout = clients.lambda_.get_function(FunctionName=names.fanout_function)
     assert "Concurrency" not in fanout  # its invocations are bounded by the handler's
     # moto keeps no LoggingConfig, so the requests themselves are what is checked.
@@ -223,7 +223,7 @@ def test_redeploy_puts_back_the_reserved_concurrency(clients: Clients, names: St
     _deploy(clients, names)
     clients.lambda_.delete_function_concurrency(FunctionName=names.function)
     _, lines = _deploy(clients, names)
-    assert f"~ updated function {names.function} (at most 10 at once)" in lines
+    assert f"~ updated function {names.function} (at most 50 at once)" in lines
     function = clients.lambda_.get_function(FunctionName=names.function)
     assert function["Concurrency"] == {"ReservedConcurrentExecutions": RESERVED_CONCURRENCY}
     _, lines = _deploy(clients, names)

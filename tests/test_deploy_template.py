@@ -301,3 +301,17 @@ def test_a_token_secret_guards_connect_with_the_authorizer() -> None:
     assert permissions[f"{NAMES.prefix}-authorizer"]["SourceArn"] == (
         f"arn:aws:execute-api:{WHERE.region}:{WHERE.account}:{API_ID}/authorizers/auth123"
     )
+
+
+def test_an_empty_message_rate_limit_turns_the_cap_off() -> None:
+    """``MessageRateLimit=""`` (the benchmark's): the handler reads no rate cap."""
+    from wsrelay.handlers import MessageLimits
+
+    functions = {
+        f["FunctionName"]: f
+        for f in _of_type(_resolved({"MessageRateLimit": ""}), "AWS::Lambda::Function")
+    }
+    variables = functions[NAMES.function]["Environment"]["Variables"]
+    limits = MessageLimits.from_environment(variables)
+    assert (limits.rate, limits.max_bytes, limits.window_seconds) == (None, 4096, 10.0)
+    assert MessageLimits.from_environment(stack.MESSAGE_LIMITS) == MessageLimits(4096, 20, 10.0)
