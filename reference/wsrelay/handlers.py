@@ -30,8 +30,9 @@ Behind the ``$connect`` authorizer (``wsrelay.authorizer``) the user's name is t
 authorizer verified, ``requestContext.authorizer.name``, and ``?name=`` is ignored: a name
 in the query string is whatever the client typed.
 
-Each route logs one INFO line (who connected, what was broadcast to how many); Python's root
-logger is at WARNING in Lambda unless the function's ``LoggingConfig`` says otherwise
+``$connect`` and ``sendmessage`` log an INFO line each (who connected; what was broadcast to
+how many), a message refused by the rate limit a WARNING; Python's root logger is at
+WARNING in Lambda unless the function's ``LoggingConfig`` says otherwise
 (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
 
 A route's return value reaches no client (the API defines no route responses), so every
@@ -166,8 +167,8 @@ def on_connect(event: Mapping[str, Any], deps: Dependencies) -> Response:
     The name is the authorizer's (``requestContext.authorizer.name``) when the route has one,
     else ``?name=``, else a generated one. Returns 400 (which refuses the WebSocket handshake
     with HTTP 400) when ``room`` or the name is not 1-64 characters of ``A-Za-z0-9_-``.
-    A client that offers subprotocols
-    gets the first one back, as API Gateway requires for the handshake to complete:
+    A client that offers subprotocols gets the first one back, as API Gateway requires for
+    the handshake to complete:
     https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html
     """
     params = events.query_parameters(event)
