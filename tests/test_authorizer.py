@@ -116,3 +116,21 @@ def test_bad_tokens_are_401_and_a_room_not_granted_is_403(monkeypatch: pytest.Mo
     lobby_only = sign_token("ada", SECRET, expires_at=time.time() + 60, rooms=["lobby"])
     assert decide(_answer(monkeypatch, token=lobby_only, room="ops"), ARN).status == 403
     assert decide(_answer(monkeypatch, token=lobby_only), ARN).allowed  # lobby by default
+
+
+def test_wsrelay_token_signs_what_the_authorizer_accepts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``wsrelay token ada --room lobby`` prints a token the secret verifies; no secret, 2."""
+    import time
+
+    from wsrelay.cli import main
+
+    monkeypatch.delenv(authorizer.SECRET_VARIABLE, raising=False)
+    assert main(["token", "ada"]) == 2
+    assert "set TOKEN_SECRET" in capsys.readouterr().err
+    monkeypatch.setenv(authorizer.SECRET_VARIABLE, SECRET)
+    assert main(["token", "ada", "--hours", "1", "--room", "lobby", "--room", "ops"]) == 0
+    claims = verify_token(capsys.readouterr().out.strip(), SECRET)
+    assert (claims.name, claims.rooms) == ("ada", ("lobby", "ops"))
+    assert time.time() + 3500 < claims.expires_at <= time.time() + 3600
