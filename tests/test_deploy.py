@@ -20,7 +20,17 @@ import pytest
 from wsrelay.deploy import package
 from wsrelay.deploy.aws import Clients, DeployError, find_apis
 from wsrelay.deploy.deployer import Deployment, deploy, destroy, status
-from wsrelay.deploy.stack import ROUTES, TAG_STACK, TTL_ATTRIBUTE, Location, StackNames
+from wsrelay.deploy.stack import (
+    LOGGING_CONFIG,
+    MESSAGE_LIMITS,
+    RESERVED_CONCURRENCY,
+    ROUTES,
+    STAGE_THROTTLING,
+    TAG_STACK,
+    TTL_ATTRIBUTE,
+    Location,
+    StackNames,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -113,6 +123,9 @@ def test_deploy_creates_the_linked_resources(clients: Clients, names: StackNames
         "CONNECTIONS_TABLE": names.table,
         "FANOUT_FUNCTION": names.fanout_function,
         "FANOUT_PAGE_SIZE": "1000",
+        "MESSAGE_MAX_BYTES": "4096",
+        "MESSAGE_RATE_LIMIT": "20",
+        "MESSAGE_RATE_WINDOW": "10",
     }
     assert config["Role"] == deployment.role_arn
     # The fan-out function: the same package and role, its own handler, never retried.
@@ -158,6 +171,79 @@ def test_deploy_creates_the_linked_resources(clients: Clients, names: StackNames
         f"@connections URL: https://{host}/dev",
     ]
     assert sum(line.startswith("✓ created") for line in lines) == 11 + len(ROUTES)
+
+
+def _requests(clients: Clients, service: str, operation: str) -> list[dict[str, Any]]:
+    """The parameters of every ``operation`` call the clients make from now on, as sent."""
+    sent: list[dict[str, Any]] = []
+    client = {"lambda": clients.lambda_, "apigatewayv2": clients.apigatewayv2}[service]
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sent.append(dict(params))
+
+    client.meta.events.register(f"provide-client-params.{service}.{operation}", record)
+    return sent
+
+
+def test_deploy_sets_the_caps_and_the_logging(clients: Clients, names: StackNames) -> None:
+    """The stage is throttled, the handler's concurrency reserved, both functions log JSON at
+    INFO, and the package's handler gets its message caps (a learner's handler does not)."""
+    created = _requests(clients, "lambda", "CreateFunction")
+    deployment, lines = _deploy(clients, names)
+    (stage,) = clients.apigatewayv2.get_stages(ApiId=deployment.api_id)["Items"]
+    assert {k: stage["DefaultRouteSettings"][k] for k in STAGE_THROTTLING} == STAGE_THROTTLING
+    assert "✓ created stage dev (auto-deploy, throttled at 50 requests/s, bursts of 100)" in lines
+    function = clients.lambda_.get_function(FunctionName=names.function)
+    assert function["Concurrency"] == {"ReservedConcurrentExecutions": RESERVED_CONCURRENCY}
+    assert f"✓ created function {names.function} (at most 50 at once)" in lines
+    fanout = clients.lambda_.get_function(FunctionName=names.fanout_function)
+    assert "Concurrency" not in fanout  # its invocations are bounded by the handler's
+    # moto keeps no LoggingConfig, so the requests themselves are what is checked.
+    assert {r["FunctionName"]: r["LoggingConfig"] for r in created} == {
+        names.fanout_function: LOGGING_CONFIG,
+        names.function: LOGGING_CONFIG,
+    }
+    assert LOGGING_CONFIG == {
+        "LogFormat": "JSON",
+        "ApplicationLogLevel": "INFO",
+        "SystemLogLevel": "INFO",
+    }
+    variables = function["Configuration"]["Environment"]["Variables"]
+    assert {k: variables[k] for k in MESSAGE_LIMITS} == MESSAGE_LIMITS
+    # A learner's own handler reads no caps: it gets none.
+    other = StackNames(f"{names.stack}x", "dev")
+    deploy(clients, other, code=CODE, handler="lambda_function.lambda_handler", report=print)
+    config = clients.lambda_.get_function_configuration(FunctionName=other.function)
+    assert not set(MESSAGE_LIMITS) & set(config["Environment"]["Variables"])
+    destroy(clients, other, report=lambda _: None)
+
+
+def test_redeploy_puts_back_the_reserved_concurrency(clients: Clients, names: StackNames) -> None:
+    """A reservation removed by hand is put back; a deploy after that changes nothing."""
+    _deploy(clients, names)
+    clients.lambda_.delete_function_concurrency(FunctionName=names.function)
+    _, lines = _deploy(clients, names)
+    assert f"~ updated function {names.function} (at most 50 at once)" in lines
+    function = clients.lambda_.get_function(FunctionName=names.function)
+    assert function["Concurrency"] == {"ReservedConcurrentExecutions": RESERVED_CONCURRENCY}
+    _, lines = _deploy(clients, names)
+    assert all(line.startswith("= ") for line in lines[1:-2]), lines
+
+
+def test_an_account_with_no_concurrency_to_spare_deploys_without_a_reservation(
+    clients: Clients, names: StackNames, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda keeps 100 executions unreserved: with an account limit of 10 (a new account's)
+    the reservation is refused, and the deploy says so and finishes without it."""
+    monkeypatch.setenv("MOTO_LAMBDA_CONCURRENCY_QUOTA", "10")  # read by the in-process moto
+    deployment, lines = _deploy(clients, names)
+    (line,) = [line for line in lines if f"function {names.function}" in line]
+    assert line == (
+        f"✓ created function {names.function} (reserved concurrency NOT set: the account's "
+        "concurrency limit leaves none to reserve (ask AWS for a higher Lambda concurrency quota))"
+    )
+    assert "Concurrency" not in clients.lambda_.get_function(FunctionName=names.function)
+    assert lines[-1] == f"@connections URL: {deployment.management_url}"
 
 
 def test_deploying_twice_changes_nothing(clients: Clients, names: StackNames) -> None:

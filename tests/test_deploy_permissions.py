@@ -64,11 +64,18 @@ def recorded() -> set[tuple[str, str, str]]:
     with LocalAws() as aws:
         clients = aws.deploy_clients()
         calls = _record(clients)
+        hand = aws.deploy_clients()  # someone's changes by hand, not recorded
         names = StackNames("perm", "dev")
         deploy(clients, names, report=quiet)
         deploy(clients, names, report=quiet)
         clients.lambda_.update_function_configuration(FunctionName=names.function, MemorySize=512)
-        deploy(clients, names, code=b"PK\x05\x06" + b"\0" * 18, report=quiet)
+        hand.lambda_.delete_function_concurrency(FunctionName=names.function)
+        api_id = deploy(clients, names, code=b"PK\x05\x06" + b"\0" * 18, report=quiet).api_id
+        # Drift that deploy puts back with PATCH calls (UpdateApi, UpdateRoute).
+        hand.apigatewayv2.update_api(ApiId=api_id, RouteSelectionExpression="$request.body.x")
+        routes = hand.apigatewayv2.get_routes(ApiId=api_id)["Items"]
+        hand.apigatewayv2.update_route(ApiId=api_id, RouteId=routes[0]["RouteId"], Target="x")
+        deploy(clients, names, report=quiet)
         status(clients, names, report=quiet)
         destroy(clients, names, report=quiet)
         destroy(clients, names, report=quiet)

@@ -28,13 +28,19 @@ WHERE = Location(partition="aws", region="us-east-1", account="123456789012")
 API_ID = "a1b2c3d4e5"
 INTEGRATION_ID = "int123"
 TEMPLATE = Path(stack.__file__).with_name("template.yaml")
+AUTHORIZER_LOG_GROUP = f"/aws/lambda/{NAMES.prefix}-authorizer"
 
 
-def _resolved() -> dict[str, Any]:
-    """The template's resources with every intrinsic function resolved for NAMES and WHERE."""
+def _resolved(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The template's resources with every intrinsic function resolved for NAMES and WHERE,
+    its parameters at their defaults (or ``parameters``), and only the resources whose
+    ``Condition`` holds."""
     template, problems = decode_str(template_text())
     assert not problems
+    defaults = {k: v.get("Default") for k, v in template["Parameters"].items() if "Default" in v}
     refs = {
+        **defaults,
+        **(parameters or {}),
         "AWS::StackName": NAMES.stack,
         "AWS::Partition": WHERE.partition,
         "AWS::Region": WHERE.region,
@@ -43,6 +49,7 @@ def _resolved() -> dict[str, Any]:
         "Stage": NAMES.stage,
         "CodeS3Bucket": "bucket",
         "CodeS3Key": "key",
+        **(parameters or {}),
         "ConnectionsTable": NAMES.table,
         "HandlerLogGroup": NAMES.log_group,
         "HandlerRole": NAMES.role,
@@ -51,6 +58,8 @@ def _resolved() -> dict[str, Any]:
         "FanoutFunction": NAMES.fanout_function,
         "WebSocketApi": API_ID,
         "HandlerIntegration": INTEGRATION_ID,
+        "AuthorizerFunction": f"{NAMES.prefix}-authorizer",
+        "TokenAuthorizer": "auth123",
     }
     attributes = {
         "ConnectionsTable.Arn": WHERE.table_arn(NAMES),
@@ -59,26 +68,52 @@ def _resolved() -> dict[str, Any]:
         "HandlerRole.Arn": f"arn:aws:iam::{WHERE.account}:role/{NAMES.role}",
         "HandlerFunction.Arn": WHERE.function_arn(NAMES),
         "WebSocketApi.ApiEndpoint": f"wss://{API_ID}.execute-api.{WHERE.region}.amazonaws.com",
+        "AuthorizerLogGroup.Arn": f"{WHERE.log_group_arn(NAMES, AUTHORIZER_LOG_GROUP)}:*",
+        "AuthorizerRole.Arn": f"arn:aws:iam::{WHERE.account}:role/{NAMES.prefix}-authorizer-role",
+        "AuthorizerFunction.Arn": WHERE._arn("lambda", f"function:{NAMES.prefix}-authorizer"),
     }
+    no_value = object()
 
     def lookup(name: str) -> str:
         return attributes[name] if "." in name else refs[name]
 
+    def condition(node: Any) -> bool:
+        if isinstance(node, dict) and set(node) == {"Fn::Not"}:
+            return not condition(node["Fn::Not"][0])
+        if isinstance(node, dict) and set(node) == {"Fn::Equals"}:
+            left, right = (resolve(side) for side in node["Fn::Equals"])
+            return str(left) == str(right)
+        if isinstance(node, dict) and set(node) == {"Condition"}:
+            return conditions[node["Condition"]]
+        raise AssertionError(f"a condition this test cannot evaluate: {node!r}")
+
     def resolve(node: Any) -> Any:
         if isinstance(node, dict):
             if set(node) == {"Ref"}:
-                return refs[node["Ref"]]
+                return no_value if node["Ref"] == "AWS::NoValue" else refs[node["Ref"]]
+            if set(node) == {"Fn::If"}:
+                name, then, otherwise = node["Fn::If"]
+                return resolve(then if conditions[name] else otherwise)
             if set(node) == {"Fn::GetAtt"}:
                 value = node["Fn::GetAtt"]
                 return attributes[value if isinstance(value, str) else ".".join(value)]
             if set(node) == {"Fn::Sub"}:
                 return re.sub(r"\$\{([^}]+)\}", lambda m: lookup(m.group(1)), node["Fn::Sub"])
-            return {key: resolve(value) for key, value in node.items()}
+            resolved_items = {key: resolve(value) for key, value in node.items()}
+            return {k: v for k, v in resolved_items.items() if v is not no_value}
         if isinstance(node, list):
-            return [resolve(item) for item in node]
+            return [v for v in (resolve(item) for item in node) if v is not no_value]
         return node
 
-    resolved: dict[str, Any] = resolve(template)
+    conditions: dict[str, bool] = {}
+    for name, expression in template.get("Conditions", {}).items():
+        conditions[name] = condition(expression)
+    kept = {
+        lid: r
+        for lid, r in template["Resources"].items()
+        if "Condition" not in r or conditions[r["Condition"]]
+    }
+    resolved: dict[str, Any] = resolve({**template, "Resources": kept})
     return resolved
 
 
@@ -158,6 +193,9 @@ def test_routes_and_integration_match() -> None:
     assert integration["IntegrationUri"] == WHERE.integration_uri(WHERE.function_arn(NAMES))
     stage = _one(template, "AWS::ApiGatewayV2::Stage")
     assert stage["StageName"] == NAMES.stage and stage["AutoDeploy"] is True
+    assert stage["DefaultRouteSettings"] == stack.STAGE_THROTTLING
+    (connect,) = [r for r in routes if r["RouteKey"] == "$connect"]
+    assert connect["AuthorizationType"] == "NONE" and "AuthorizerId" not in connect
 
 
 def test_role_policy_and_permission_match() -> None:
@@ -190,8 +228,11 @@ def test_functions_and_log_groups_match() -> None:
             "CONNECTIONS_TABLE": NAMES.table,
             "FANOUT_FUNCTION": NAMES.fanout_function,
             "FANOUT_PAGE_SIZE": str(stack.FANOUT_PAGE_SIZE),
+            **stack.MESSAGE_LIMITS,
         }
     }
+    assert handler["ReservedConcurrentExecutions"] == stack.RESERVED_CONCURRENCY
+    assert "ReservedConcurrentExecutions" not in fanout
     assert {k: fanout[k] for k in stack.FANOUT_SETTINGS} == stack.FANOUT_SETTINGS
     assert fanout["Environment"] == {"Variables": {"CONNECTIONS_TABLE": NAMES.table}}
     retries = _one(template, "AWS::Lambda::EventInvokeConfig")
@@ -222,3 +263,55 @@ def test_deployer_schema_matches_connection_store(moto_endpoint: str) -> None:
     assert shape("schema-by-deployer") == shape("schema-by-store")
     ttl = client.describe_time_to_live(TableName="schema-by-store")["TimeToLiveDescription"]
     assert ttl["AttributeName"] == stack.TTL_ATTRIBUTE
+
+
+def test_no_reservation_leaves_the_setting_out() -> None:
+    """``ReservedConcurrency=-1`` (an account with none to spare): the property is absent."""
+    functions = _of_type(_resolved({"ReservedConcurrency": -1}), "AWS::Lambda::Function")
+    assert not any("ReservedConcurrentExecutions" in f for f in functions)
+
+
+def test_a_token_secret_guards_connect_with_the_authorizer() -> None:
+    """With ``TokenSecret`` set, $connect has a REQUEST authorizer reading ``?token=``, run by
+    a function with a role of its own that may only write its own logs."""
+    template = _resolved({"TokenSecret": "s3cret"})
+    (connect,) = [
+        r for r in _of_type(template, "AWS::ApiGatewayV2::Route") if r["RouteKey"] == "$connect"
+    ]
+    assert (connect["AuthorizationType"], connect["AuthorizerId"]) == ("CUSTOM", "auth123")
+    authorizer = _one(template, "AWS::ApiGatewayV2::Authorizer")
+    assert authorizer["AuthorizerType"] == "REQUEST"
+    assert authorizer["IdentitySource"] == ["route.request.querystring.token"]
+    functions = {f["FunctionName"]: f for f in _of_type(template, "AWS::Lambda::Function")}
+    function = functions[f"{NAMES.prefix}-authorizer"]
+    assert function["Handler"] == "wsrelay.authorizer.lambda_handler"
+    assert function["Environment"] == {"Variables": {"TOKEN_SECRET": "s3cret"}}
+    assert function["LoggingConfig"] == stack.LOGGING_CONFIG
+    roles = {r["RoleName"]: r for r in _of_type(template, "AWS::IAM::Role")}
+    (policy,) = roles[f"{NAMES.prefix}-authorizer-role"]["Policies"]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "OwnLogGroup",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{WHERE.log_group_arn(NAMES, AUTHORIZER_LOG_GROUP)}:*",
+        }
+    ]
+    permissions = {p["FunctionName"]: p for p in _of_type(template, "AWS::Lambda::Permission")}
+    assert permissions[f"{NAMES.prefix}-authorizer"]["SourceArn"] == (
+        f"arn:aws:execute-api:{WHERE.region}:{WHERE.account}:{API_ID}/authorizers/auth123"
+    )
+
+
+def test_an_empty_message_rate_limit_turns_the_cap_off() -> None:
+    """``MessageRateLimit=""`` (the benchmark's): the handler reads no rate cap."""
+    from wsrelay.handlers import MessageLimits
+
+    functions = {
+        f["FunctionName"]: f
+        for f in _of_type(_resolved({"MessageRateLimit": ""}), "AWS::Lambda::Function")
+    }
+    variables = functions[NAMES.function]["Environment"]["Variables"]
+    limits = MessageLimits.from_environment(variables)
+    assert (limits.rate, limits.max_bytes, limits.window_seconds) == (None, 4096, 10.0)
+    assert MessageLimits.from_environment(stack.MESSAGE_LIMITS) == MessageLimits(4096, 20, 10.0)

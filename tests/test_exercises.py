@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import websocket
 
-from wsrelay.exercises import core, environment, nb01, nb02, nb03, nb04, nb05, nb06, nb07
+from wsrelay.exercises import core, environment, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09
 from wsrelay.exercises.chat_app.lambda_function import (
     NAME,
     ROOM_INDEX,
@@ -82,6 +82,11 @@ def gone_member_stub(wsrelay_gateway, app):
     raise NotImplementedError("replace this line with your code")
 
 
+def connect_policy(event, name, allowed):
+    """The authorizer's answer: allow (or deny) this $connect, and pass `name` on."""
+    raise NotImplementedError("replace this line with your code")
+
+
 STUBS = [
     (nb01.q1, add_route),
     (nb02.q1, move_connection_stub),
@@ -92,6 +97,7 @@ STUBS = [
     (nb04.q2, broadcast),
     (nb05.q2, chat_once),
     (nb07.q1, gone_member_stub),
+    (nb09.q1, connect_policy),
 ]
 #: Every exercise whose answer is a function, with the reference it is proven against.
 FUNCTION_EXERCISES = [exercise for exercise, _ in STUBS]
@@ -126,7 +132,9 @@ def test_model_answer_is_correct(exercise: Exercise) -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("exercise", [nb01.q1, nb05.q2, nb06.q1, nb06.q2], ids=lambda e: e.title)
+@pytest.mark.parametrize(
+    "exercise", [nb01.q1, nb05.q2, nb06.q1, nb06.q2, nb09.q1], ids=lambda e: e.title
+)
 def test_model_answer_runs_as_a_notebook_cell(exercise: Exercise) -> None:
     """The model answer as shown (and as ``wsrelay workbook solve`` writes it) needs nothing
     from its module: defined in an empty namespace, as in a fresh cell, it passes."""
@@ -473,6 +481,70 @@ def test_nb04_a_thread_per_member_is_incorrect() -> None:
         return len(delivered)
 
     _incorrect(nb04.q2, answer, "posts in flight at once", "Promise.all")
+
+
+# --- nb09: the authorizer's answer ----------------------------------------------------------
+
+
+def _policy(effect: str, resource: Any, context: Any = None, name: str = "ada") -> dict[str, Any]:
+    statement = {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}
+    answer: dict[str, Any] = {
+        "principalId": name,
+        "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+    }
+    if context is not None:
+        answer["context"] = context
+    return answer
+
+
+def test_nb09_allow_everything_is_incorrect() -> None:
+    """Resource "*": it works for this request, but allows every API and stage."""
+
+    def answer(event: Any, name: str, allowed: bool) -> Any:
+        return _policy("Allow" if allowed else "Deny", "*", {"name": name}, name)
+
+    _incorrect(nb09.q1, answer, "also allows $connect on the same API's other stage")
+
+
+def test_nb09_always_allow_is_incorrect() -> None:
+    def answer(event: Any, name: str, allowed: bool) -> Any:
+        return _policy("Allow", event["methodArn"], {"name": name}, name)
+
+    _incorrect(nb09.q1, answer, "lets mallory in", '"Deny"')
+
+
+def test_nb09_arn_written_by_hand_is_incorrect() -> None:
+    """The route key without its "$", and the ARN not taken from the event."""
+
+    def answer(event: Any, name: str, allowed: bool) -> Any:
+        arn = "arn:aws:execute-api:eu-west-1:111122223333:a1b2c3d4e5/dev/connect"
+        return _policy("Allow" if allowed else "Deny", arn, {"name": name}, name)
+
+    _incorrect(nb09.q1, answer, "ada is refused with 403", "methodArn")
+
+
+def test_nb09_nested_context_is_incorrect() -> None:
+    def answer(event: Any, name: str, allowed: bool) -> Any:
+        effect = "Allow" if allowed else "Deny"
+        return _policy(effect, event["methodArn"], {"user": {"name": name}}, name)
+
+    _incorrect(nb09.q1, answer, "would answer 500", "string, a number or a boolean")
+
+
+def test_nb09_no_name_in_the_context_is_incorrect() -> None:
+    def answer(event: Any, name: str, allowed: bool) -> Any:
+        return _policy("Allow" if allowed else "Deny", event["methodArn"], None, name)
+
+    _incorrect(nb09.q1, answer, "requestContext.authorizer.name", '{"name": name}')
+
+
+def test_nb09_raising_unauthorized_for_a_deny_is_incorrect() -> None:
+    def answer(event: Any, name: str, allowed: bool) -> Any:
+        if not allowed:
+            raise Exception("Unauthorized")
+        return _policy("Allow", event["methodArn"], {"name": name}, name)
+
+    _incorrect(nb09.q1, answer, "That is a 401", "403")
 
 
 # --- nb05: the app, served; a client -------------------------------------------------------

@@ -516,6 +516,7 @@ BOTO3_CLOSURE = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "url
 HANDLER_MODULES = {
     "wsrelay",
     "wsrelay.aws_facts",
+    "wsrelay.authorizer",
     "wsrelay.broadcast",
     "wsrelay.events",
     "wsrelay.exceptions",

@@ -108,8 +108,11 @@ def test_functions_and_log_groups_match(resolved: dict[str, Any]) -> None:
             "CONNECTIONS_TABLE": NAMES.table,
             "FANOUT_FUNCTION": NAMES.fanout_function,
             "FANOUT_PAGE_SIZE": str(stack.FANOUT_PAGE_SIZE),
+            **stack.MESSAGE_LIMITS,
         }
     }
+    assert int(handler["ReservedConcurrentExecutions"]) == stack.RESERVED_CONCURRENCY
+    assert "ReservedConcurrentExecutions" not in fanout
     assert {k: fanout[k] for k in stack.FANOUT_SETTINGS} == stack.FANOUT_SETTINGS
     assert fanout["Environment"] == {"Variables": {"CONNECTIONS_TABLE": NAMES.table}}
     role_arn = f"arn:aws:iam::{WHERE.account}:role/{NAMES.role}"
@@ -161,6 +164,9 @@ def test_routes_and_integration_match(resolved: dict[str, Any]) -> None:
     assert integration["IntegrationUri"] == WHERE.integration_uri(WHERE.function_arn(NAMES))
     stage = _one(resolved, "AWS::ApiGatewayV2::Stage")
     assert stage["StageName"] == NAMES.stage and stage["AutoDeploy"] is True
+    assert stage["DefaultRouteSettings"] == stack.STAGE_THROTTLING
+    (connect,) = [r for r in routes if r["RouteKey"] == "$connect"]
+    assert connect["AuthorizationType"] == "NONE" and "AuthorizerId" not in connect
 
 
 def test_every_resource_is_tagged_with_the_stack(resolved: dict[str, Any]) -> None:
@@ -195,3 +201,19 @@ def test_served_locally_it_is_the_chat_api() -> None:
         app.outputs["WebSocketUrl"]
         == f"wss://{app.api.api_id}.execute-api.{WHERE.region}.amazonaws.com/{NAMES.stage}"
     )
+
+
+def test_served_locally_with_a_token_secret_connect_has_the_authorizer() -> None:
+    """``TokenSecret`` set: the local gateway puts the token authorizer on $connect, with the
+    handler's caps (reserved concurrency, LoggingConfig) as the template gives them."""
+    app = load_app(TEMPLATE, stack_name=NAMES.stack, parameters={"TokenSecret": "s3cret"})
+    connect = app.api.routes["$connect"]
+    assert connect.authorizer is not None
+    assert connect.authorizer.identity_sources == ("route.request.querystring.token",)
+    authorizer = app.api.functions[connect.authorizer.function]
+    assert authorizer.handler == "wsrelay.authorizer.lambda_handler"
+    assert authorizer.environment["TOKEN_SECRET"] == "s3cret"
+    handler = app.api.functions[NAMES.function]
+    assert handler.reserved_concurrency == stack.RESERVED_CONCURRENCY
+    assert dict(handler.logging) == stack.LOGGING_CONFIG
+    assert load_app(TEMPLATE, stack_name=NAMES.stack).api.routes["$connect"].authorizer is None

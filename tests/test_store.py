@@ -415,3 +415,31 @@ def test_broadcast_capacity_follows_the_room_not_the_table(local_store: Connecti
 
     cost = store.room_read_cost_by_scan("room-3")
     assert (cost.members, cost.items_read) == (160, 20 * 80 + 80)
+
+
+def test_count_message_allows_the_limit_per_window(dynamodb: DynamoDBClient) -> None:
+    """3 per 10 s: the 4th message inside the window is refused; once the window has run out
+    (10 s after its first message, not on the clock's marks) counting starts again at one."""
+    now = [NOW]
+    store = ConnectionStore(dynamodb, f"limits-{uuid.uuid4().hex[:12]}", clock=lambda: now[0])
+    store.create_table()
+    store.add("c1", "lobby", "ada")
+
+    def count() -> bool:
+        return store.count_message("c1", limit=3, window_seconds=10)
+
+    assert [count(), count(), count(), count()] == [True, True, True, False]
+    now[0] += 9.9  # still the first window
+    assert count() is False
+    now[0] += 0.2  # 10.1 s after the first message: a new window
+    assert [count(), count(), count(), count()] == [True, True, True, False]
+    row = dynamodb.get_item(TableName=store.table_name, Key={"connectionId": {"S": "c1"}})["Item"]
+    assert row["msgCount"] == {"N": "3"}
+    assert store.get("c1") == Connection("c1", "lobby", "ada", NOW_MS, NOW_MS // 1000 + 7200)
+
+
+def test_count_message_creates_no_row_for_a_gone_connection(dynamodb: DynamoDBClient) -> None:
+    """A connection whose row is gone is refused, and no half-made row appears."""
+    store = _new_store(dynamodb)
+    assert store.count_message("gone", limit=3, window_seconds=10) is False
+    assert store.get("gone") is None

@@ -4,6 +4,7 @@
 
     wsrelay serve   [--host 127.0.0.1] [--port 8765] [--stage dev]   the local API Gateway
     wsrelay chat    URL [--room R] [--name N]                         a terminal chat client
+    wsrelay token   NAME [--hours H] [--room R]                       a token for $connect
     wsrelay deploy  [--stack-name N] [--region R] [--endpoint-url U]  deploy to AWS (or moto)
     wsrelay destroy [--stack-name N] [--region R] [--endpoint-url U]  remove what deploy made
     wsrelay status  [--stack-name N] [--region R] [--endpoint-url U]  list what exists
@@ -30,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run the local API Gateway (WebSocket + @connections + chat page)",
     ),
     "chat": ("wsrelay.chat", "chat from the terminal through a WebSocket API"),
+    "token": ("wsrelay.token_cli", "sign a token for the $connect authorizer (TOKEN_SECRET)"),
     "deploy": ("wsrelay.deploy.cli", "deploy the stack to AWS (or to a moto server)"),
     "destroy": ("wsrelay.deploy.cli", "remove every resource the stack created"),
     "status": ("wsrelay.deploy.cli", "list the stack's resources that exist"),

@@ -3,7 +3,7 @@
 ``lambda_handler(event, context)`` dispatches on ``requestContext.routeKey``:
 
 =============== ===========================================================================
-``$connect``    validate ``?room=&name=``, store the connection (400 refuses the handshake)
+``$connect``    validate ``?room=`` and the name, store the connection (400 refuses it)
 ``$disconnect`` delete the connection's row
 ``sendmessage`` broadcast a ``message`` frame to the sender's room, sender included
 ``joinroom``    move the sender to another room and confirm with a ``joined`` frame
@@ -15,6 +15,9 @@ same code runs in Lambda, in the local gateway and in tests; ``lambda_handler`` 
 them from the environment:
 
 - ``CONNECTIONS_TABLE``: the table's name (required).
+- ``MESSAGE_MAX_BYTES``, ``MESSAGE_RATE_LIMIT``, ``MESSAGE_RATE_WINDOW`` (optional): the abuse
+  caps of :class:`MessageLimits`: the longest message (UTF-8 bytes) and how many messages one
+  connection may send per window (seconds). Unset, there is no cap but API Gateway's.
 - ``FANOUT_FUNCTION`` (optional): a fan-out function's name; a broadcast to a room bigger
   than one page (``FANOUT_PAGE_SIZE``, 1,000 members) hands the further pages to it
   (``wsrelay.fanout``), whose entry point is :func:`fanout_handler`.
@@ -22,6 +25,15 @@ them from the environment:
   the SDK's own ``AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI`` is set; DynamoDB likewise
   honours ``AWS_ENDPOINT_URL_DYNAMODB``. Both are standard boto3 settings:
   https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+
+Behind the ``$connect`` authorizer (``wsrelay.authorizer``) the user's name is the one the
+authorizer verified, ``requestContext.authorizer.name``, and ``?name=`` is ignored: a name
+in the query string is whatever the client typed.
+
+``$connect`` and ``sendmessage`` log an INFO line each (who connected; what was broadcast to
+how many), a message refused by the rate limit a WARNING; Python's root logger is at
+WARNING in Lambda unless the function's ``LoggingConfig`` says otherwise
+(https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
 
 A route's return value reaches no client (the API defines no route responses), so every
 error on a message route is posted to the sender as an ``error`` frame.
@@ -42,6 +54,7 @@ import boto3
 from botocore.config import Config
 
 from wsrelay import aws_facts, events, protocol
+from wsrelay.authorizer import CONTEXT_NAME
 from wsrelay.broadcast import DEFAULT_MAX_WORKERS, Broadcaster
 from wsrelay.exceptions import ConfigurationError, ProtocolError
 from wsrelay.fanout import (
@@ -60,6 +73,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Dependencies",
+    "MessageLimits",
+    "authorized_name",
     "dependencies_from_environment",
     "dispatch",
     "fanout_handler",
@@ -83,6 +98,43 @@ DYNAMODB_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
 _BROADCAST_WORKERS = DEFAULT_MAX_WORKERS
 
 
+MAX_BYTES_VARIABLE = "MESSAGE_MAX_BYTES"
+RATE_LIMIT_VARIABLE = "MESSAGE_RATE_LIMIT"
+RATE_WINDOW_VARIABLE = "MESSAGE_RATE_WINDOW"
+
+
+@dataclass(frozen=True)
+class MessageLimits:
+    """The abuse caps of ``sendmessage`` (``None``: no cap of ours).
+
+    - ``max_bytes``: the longest message, in UTF-8 bytes. API Gateway itself takes up to
+      128 KB, and meters messages in 32 KB units: a cap far below keeps each post of a
+      broadcast one unit, and a room's bill proportional to its members.
+    - ``rate`` messages per ``window_seconds``, per connection: counted on the connection's
+      row (``ConnectionStore.count_message``), since the handler runs in many environments.
+      The message over the limit costs its invocation and a write, but no broadcast: the
+      fan-out of a flood, N posts per message, is what the cap prevents.
+    """
+
+    max_bytes: int | None = None
+    rate: int | None = None
+    window_seconds: float = 10.0
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> MessageLimits:
+        """The caps the function's environment sets (``MESSAGE_MAX_BYTES`` …)."""
+
+        def number(name: str) -> int | None:
+            value = environ.get(name, "").strip()
+            return int(value) if value else None
+
+        return cls(
+            max_bytes=number(MAX_BYTES_VARIABLE),
+            rate=number(RATE_LIMIT_VARIABLE),
+            window_seconds=float(environ.get(RATE_WINDOW_VARIABLE) or 10),
+        )
+
+
 #: Picks names for users who give none. One per process: seeding a generator per invocation
 #: reads 2.5 KB from ``os.urandom`` each time.
 _NAMES = random.Random()
@@ -98,6 +150,8 @@ class Dependencies:
     rng: random.Random = _NAMES
     #: Splits big rooms across invocations of a fan-out function (``wsrelay.fanout``).
     fanout: SplitFanout | None = None
+    #: The abuse caps of ``sendmessage``.
+    limits: MessageLimits = MessageLimits()
 
 
 def _response(status: int, body: str = "") -> Response:
@@ -108,30 +162,54 @@ def _response(status: int, body: str = "") -> Response:
 
 
 def on_connect(event: Mapping[str, Any], deps: Dependencies) -> Response:
-    """``$connect``: validate the query parameters and store the connection.
+    """``$connect``: validate the room and the name and store the connection.
 
-    Returns 400 (which refuses the WebSocket handshake with HTTP 400) when ``room`` or
-    ``name`` is not 1-64 characters of ``A-Za-z0-9_-``. A client that offers subprotocols
-    gets the first one back, as API Gateway requires for the handshake to complete:
+    The name is the authorizer's (``requestContext.authorizer.name``) when the route has one,
+    else ``?name=``, else a generated one. Returns 400 (which refuses the WebSocket handshake
+    with HTTP 400) when ``room`` or the name is not 1-64 characters of ``A-Za-z0-9_-``.
+    A client that offers subprotocols gets the first one back, as API Gateway requires for
+    the handshake to complete:
     https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html
     """
     params = events.query_parameters(event)
+    verified = authorized_name(event)
     try:
         room = protocol.validate_room(params.get("room", protocol.DEFAULT_ROOM))
-        name = (
-            protocol.validate_name(params["name"])
-            if "name" in params
-            else protocol.generate_name(deps.rng)
-        )
+        if verified is not None:
+            name = protocol.validate_name(verified)
+        elif "name" in params:
+            name = protocol.validate_name(params["name"])
+        else:
+            name = protocol.generate_name(deps.rng)
     except ProtocolError as exc:
         return _response(400, f"connection refused: {exc}")
     connected_at = event["requestContext"].get("connectedAt")
-    deps.store.add(events.connection_id(event), room, name, connected_at=connected_at)
+    connection_id = events.connection_id(event)
+    deps.store.add(connection_id, room, name, connected_at=connected_at)
+    logger.info(
+        "connected %s to %s as %s%s",
+        connection_id,
+        room,
+        name,
+        " (authorized)" if verified is not None else "",
+    )
     response = _response(200, f"connected to {room} as {name}")
     offered = _header(event, "Sec-WebSocket-Protocol")
     if offered:
         response["headers"] = {"Sec-WebSocket-Protocol": offered.split(",")[0].strip()}
     return response
+
+
+def authorized_name(event: Mapping[str, Any]) -> str | None:
+    """The name the ``$connect`` authorizer verified, or ``None`` without an authorizer.
+
+    API Gateway passes the authorizer's ``context`` on every event of the connection as
+    ``requestContext.authorizer``:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
+    """
+    authorizer = event.get("requestContext", {}).get("authorizer") or {}
+    name = authorizer.get(CONTEXT_NAME) if isinstance(authorizer, Mapping) else None
+    return None if name is None else str(name)
 
 
 def on_disconnect(event: Mapping[str, Any], deps: Dependencies) -> Response:
@@ -175,6 +253,31 @@ def _on_message(event: Mapping[str, Any], deps: Dependencies) -> Response:
     row = deps.store.get(sender)
     if row is None:
         return _tell_sender(event, deps, _NOT_REGISTERED)
+    limits = deps.limits
+    size = len(frame.message.encode("utf-8"))
+    if limits.max_bytes is not None and size > limits.max_bytes:
+        return _tell_sender(
+            event,
+            deps,
+            f"message too long: {size:,} bytes, and this chat allows {limits.max_bytes:,}; "
+            "send a shorter message",
+        )
+    if limits.rate is not None and not deps.store.count_message(
+        sender, limit=limits.rate, window_seconds=limits.window_seconds
+    ):
+        logger.warning(
+            "rate limited %s in %s (%d per %g s)",
+            sender,
+            row.room,
+            limits.rate,
+            limits.window_seconds,
+        )
+        return _tell_sender(
+            event,
+            deps,
+            f"slow down: at most {limits.rate} messages every {limits.window_seconds:g} s; "
+            "this one was not sent",
+        )
     try:
         payload = protocol.message_frame(
             room=row.room,
@@ -185,9 +288,13 @@ def _on_message(event: Mapping[str, Any], deps: Dependencies) -> Response:
         )
     except ProtocolError as exc:
         return _tell_sender(event, deps, str(exc))
-    if deps.fanout is not None:
-        return _response(200, str(deps.fanout.broadcast(row.room, payload)))
-    return _response(200, str(deps.broadcaster.broadcast(row.room, payload)))
+    result: object = (
+        deps.fanout.broadcast(row.room, payload)
+        if deps.fanout is not None
+        else deps.broadcaster.broadcast(row.room, payload)
+    )
+    logger.info("%s sent %d bytes to %s: %s", row.user_name, size, row.room, result)
+    return _response(200, str(result))
 
 
 _NOT_REGISTERED = (
@@ -302,7 +409,8 @@ def dependencies_from_environment(event: Mapping[str, Any]) -> Dependencies:
 
         page_size = int(os.environ.get(PAGE_SIZE_VARIABLE) or DEFAULT_PAGE_SIZE)
         fanout = SplitFanout(store, broadcaster, invoke, management_url, page_size=page_size)
-    return Dependencies(store=store, broadcaster=broadcaster, fanout=fanout)
+    limits = MessageLimits.from_environment(os.environ)
+    return Dependencies(store=store, broadcaster=broadcaster, fanout=fanout, limits=limits)
 
 
 def fanout_handler(event: dict[str, Any], context: object) -> dict[str, Any]:

@@ -248,6 +248,55 @@ class ConnectionStore:
             return None
         return Connection.from_item(response["Attributes"])
 
+    def count_message(self, connection_id: str, *, limit: int, window_seconds: float) -> bool:
+        """Count one message of the connection; ``False`` when it is over ``limit`` per window.
+
+        A per-connection window that starts at the connection's first message of the window
+        (two attributes on its row, ``msgWindowStart`` and ``msgCount``), counted with
+        conditional updates, so that every Lambda environment sees the same count: the
+        handler runs in many environments at once and none of them can count in memory.
+        The first update adds one inside a live window that is not full; when the window
+        has run out (or never started) the second starts a new one at one. When both
+        conditions fail the window is full, or the row is gone (the caller has just read it).
+        """
+        now_ms = int(self._clock() * 1000)
+        cutoff = now_ms - int(window_seconds * 1000)
+        key = {"connectionId": {"S": connection_id}}
+        conditional = self.client.exceptions.ConditionalCheckFailedException
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=key,
+                UpdateExpression="ADD msgCount :one",
+                ConditionExpression="msgWindowStart > :cutoff AND msgCount < :limit",
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":cutoff": {"N": str(cutoff)},
+                    ":limit": {"N": str(limit)},
+                },
+            )
+            return True
+        except conditional:
+            pass
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=key,
+                UpdateExpression="SET msgWindowStart = :now, msgCount = :one",
+                ConditionExpression=(
+                    "attribute_exists(connectionId) AND "
+                    "(attribute_not_exists(msgWindowStart) OR msgWindowStart <= :cutoff)"
+                ),
+                ExpressionAttributeValues={
+                    ":now": {"N": str(now_ms)},
+                    ":one": {"N": "1"},
+                    ":cutoff": {"N": str(cutoff)},
+                },
+            )
+            return True
+        except conditional:
+            return False
+
     # --- rooms ----------------------------------------------------------------------------
 
     def room_pages(self, room: str, *, page_size: int | None = None) -> Iterator[list[Connection]]:

@@ -271,7 +271,12 @@ def find_function(
         return None
     config = function["Configuration"]
     owned = names.owns(dict(function.get("Tags", {})))
-    return Found("function", wanted, config["FunctionArn"], owned, dict(config))
+    details: dict[str, Any] = dict(config)
+    # GetFunction gives the reserved concurrency beside the configuration, when there is one.
+    reserved = function.get("Concurrency", {}).get("ReservedConcurrentExecutions")
+    if reserved is not None:
+        details["ReservedConcurrentExecutions"] = reserved
+    return Found("function", wanted, config["FunctionArn"], owned, details)
 
 
 def find_apis(clients: Clients, names: StackNames) -> list[Found]:

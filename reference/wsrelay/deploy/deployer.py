@@ -5,6 +5,10 @@
 
     table ─ log group ─ role ─ API ─ role policy ─ function ─ permission ─ integration ─ routes ─ stage
 
+The function logs JSON at INFO (``LoggingConfig``), may run at most ``RESERVED_CONCURRENCY``
+invocations at once, and (the package's own handler) caps messages by size and by rate per
+connection; the stage throttles every route (``STAGE_THROTTLING``): ``wsrelay.deploy.stack``.
+
 The order follows the references: the policy names the API, the function needs the role,
 the permission and integration need both, and the stage comes last so that its automatic
 deployment already has routes ("At least one route is required before deploying"). Running
@@ -49,6 +53,8 @@ from wsrelay.deploy.stack import (
     FANOUT_SETTINGS,
     FUNCTION_SETTINGS,
     LOG_RETENTION_DAYS,
+    MESSAGE_LIMITS,
+    RESERVED_CONCURRENCY,
     TABLE_SCHEMA,
     TTL_ATTRIBUTE,
     Location,
@@ -144,8 +150,12 @@ def deploy(
         )
         variables[FANOUT_FUNCTION_VARIABLE] = names.fanout_function
         variables[PAGE_SIZE_VARIABLE] = str(FANOUT_PAGE_SIZE)
+    if handler is None and package.has_module(zip_bytes, "wsrelay.handlers"):
+        variables.update(MESSAGE_LIMITS)  # the package's handler reads its caps from there
     settings = {**FUNCTION_SETTINGS, "Handler": handler or FUNCTION_SETTINGS["Handler"]}
-    function_arn = run.function(names.function, settings, variables, role_arn, zip_bytes)
+    function_arn = run.function(
+        names.function, settings, variables, role_arn, zip_bytes, reserved=RESERVED_CONCURRENCY
+    )
     ensure_permission(clients, names, location.source_arn(api_id), progress)
     uri = location.integration_uri(function_arn)
     integration_id = ensure_integration(clients, names, api_id, uri, progress)
@@ -293,8 +303,12 @@ class _Run:
         zip_bytes: bytes,
         *,
         event_invoke: dict[str, Any] | None = None,
+        reserved: int | None = None,
     ) -> str:
-        """Create or update one of the stack's functions; return its ARN."""
+        """Create or update one of the stack's functions; return its ARN.
+
+        ``reserved``: its ``ReservedConcurrentExecutions`` (``_reserve``).
+        """
         n, lam = self.n, self.c.lambda_
         # A copy by its SHA-256 (Lambda's CodeSha256), so that ``wsrelay serve --api-id``
         # runs exactly the deployed package (``wsrelay.local.deployed``).
@@ -315,7 +329,8 @@ class _Run:
                 lam.get_waiter("function_active_v2").wait(FunctionName=name)
                 if event_invoke is not None:
                     lam.put_function_event_invoke_config(FunctionName=name, **event_invoke)
-            self.progress.created("function", name)
+            note = self._reserve(name, reserved)
+            self.progress.created("function", name, note)
             return arn
         changes = []
         with step(f"update function {name}"):
@@ -327,17 +342,53 @@ class _Run:
             current["Environment"] = {
                 "Variables": found.details.get("Environment", {}).get("Variables", {})
             }
+            if "LoggingConfig" in wanted:
+                # AWS answers with every field (LogGroup too); moto keeps none, and then
+                # there is nothing to compare.
+                logging_now = found.details.get("LoggingConfig")
+                current["LoggingConfig"] = (
+                    wanted["LoggingConfig"]
+                    if logging_now is None
+                    else {k: logging_now.get(k) for k in wanted["LoggingConfig"]}
+                )
             if current != wanted:
                 lam.update_function_configuration(FunctionName=name, **wanted)
                 lam.get_waiter("function_updated_v2").wait(FunctionName=name)
                 changes.append("configuration")
             if event_invoke is not None:
                 lam.put_function_event_invoke_config(FunctionName=name, **event_invoke)
+            reserved_now = found.details.get("ReservedConcurrentExecutions")
+            if reserved is not None and reserved_now != reserved:
+                note = self._reserve(name, reserved)
+                changes.append(note or "reserved concurrency")
         if changes:
             self.progress.updated("function", name, " and ".join(changes))
         else:
             self.progress.exists("function", name)
         return found.ident
+
+    def _reserve(self, name: str, reserved: int | None) -> str:
+        """Set the function's reserved concurrency; return a note for the progress line.
+
+        Lambda refuses a reservation that would leave the account fewer than 100 unreserved
+        executions (an account whose limit is 10, as new ones may have, can reserve none):
+        then the function runs without one, and the note says so.
+        https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+        """
+        if reserved is None:
+            return ""
+        lam = self.c.lambda_
+        try:
+            lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+        except lam.exceptions.InvalidParameterValueException as exc:
+            message = exc.response.get("Error", {}).get("Message", "")
+            if "UnreservedConcurrentExecution" not in message:
+                raise
+            return (
+                "reserved concurrency NOT set: the account's concurrency limit leaves none "
+                "to reserve (ask AWS for a higher Lambda concurrency quota)"
+            )
+        return f"at most {reserved} at once"
 
     def _create_function(self, name: str, wanted: dict[str, Any], zip_bytes: bytes) -> str:
         lam = self.c.lambda_

@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from wsrelay.deploy.aws import Clients, DeployError, Progress, find_apis, function_policy, step
-from wsrelay.deploy.stack import INVOKE_PRINCIPAL, ROUTE_SELECTION_EXPRESSION, ROUTES, StackNames
+from wsrelay.deploy.stack import (
+    INVOKE_PRINCIPAL,
+    ROUTE_SELECTION_EXPRESSION,
+    ROUTES,
+    STAGE_THROTTLING,
+    StackNames,
+)
 
 __all__ = ["ensure_api", "ensure_integration", "ensure_permission", "ensure_routes", "ensure_stage"]
 
@@ -123,11 +129,12 @@ def ensure_routes(clients: Clients, api_id: str, target: str, progress: Progress
 
 
 def ensure_stage(clients: Clients, names: StackNames, api_id: str, progress: Progress) -> None:
-    """Find or create the auto-deploying stage.
+    """Find or create the auto-deploying stage, throttled by ``STAGE_THROTTLING``.
 
     ``AutoDeploy`` redeploys the stage on every change to the API, so no Deployment is ever
     created by hand (moto lacks ``CreateDeployment`` anyway); the stage comes after the
-    routes because a deployment needs at least one route.
+    routes because a deployment needs at least one route. Its ``DefaultRouteSettings``
+    throttle every route of the stage, ``$connect`` included.
     """
     v2 = clients.apigatewayv2
     with step(f"create stage {names.stage} of API {api_id}"):
@@ -135,11 +142,34 @@ def ensure_stage(clients: Clients, names: StackNames, api_id: str, progress: Pro
             for item in page.get("Items", []):
                 if item["StageName"] != names.stage:
                     continue
-                if item.get("AutoDeploy"):
+                settings = item.get("DefaultRouteSettings", {})
+                throttled = all(settings.get(k) == v for k, v in STAGE_THROTTLING.items())
+                if item.get("AutoDeploy") and throttled:
                     progress.exists("stage", names.stage)
-                else:
-                    v2.update_stage(ApiId=api_id, StageName=names.stage, AutoDeploy=True)
-                    progress.updated("stage", names.stage, "auto-deploy")
+                    return
+                wanted: Any = {**settings, **STAGE_THROTTLING}
+                v2.update_stage(
+                    ApiId=api_id,
+                    StageName=names.stage,
+                    AutoDeploy=True,
+                    DefaultRouteSettings=wanted,
+                )
+                what = [] if item.get("AutoDeploy") else ["auto-deploy"]
+                what += [] if throttled else [_throttling()]
+                progress.updated("stage", names.stage, ", ".join(what))
                 return
-        v2.create_stage(ApiId=api_id, StageName=names.stage, AutoDeploy=True, Tags=names.tags)
-    progress.created("stage", names.stage, "auto-deploy")
+        v2.create_stage(
+            ApiId=api_id,
+            StageName=names.stage,
+            AutoDeploy=True,
+            DefaultRouteSettings=dict(STAGE_THROTTLING),  # type: ignore[arg-type]
+            Tags=names.tags,
+        )
+    progress.created("stage", names.stage, f"auto-deploy, {_throttling()}")
+
+
+def _throttling() -> str:
+    """``STAGE_THROTTLING`` for a progress line."""
+    rate = STAGE_THROTTLING["ThrottlingRateLimit"]
+    burst = STAGE_THROTTLING["ThrottlingBurstLimit"]
+    return f"throttled at {rate:g} requests/s, bursts of {burst}"

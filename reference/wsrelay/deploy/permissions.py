@@ -9,7 +9,7 @@ each one here), each on that stack's own resources where the service can name th
 - ``iam:PassRole`` on the stack's role only, and only to Lambda (``iam:PassedToService``);
 - the tag actions that creating a tagged resource also needs (``dynamodb:TagResource``,
   ``iam:TagRole``, ``lambda:TagResource``, ``logs:TagResource``);
-- API Gateway by its paths (``apigateway:GET|POST|DELETE`` on ``/apis`` and ``/apis/*``,
+- API Gateway by its paths (``apigateway:GET|POST|PATCH|DELETE`` on ``/apis`` and ``/apis/*``,
   and ``/tags/*`` for the API's tags): an API's id is not known before it exists, so these
   cover every API of the account and Region; that is why ``status`` and ``destroy`` act only
   on APIs carrying the stack's tags;
@@ -68,13 +68,20 @@ DEPLOYER_ACTIONS: dict[str, tuple[str, ...]] = {
         "lambda:GetFunction",
         "lambda:GetPolicy",
         "lambda:ListTags",
+        "lambda:PutFunctionConcurrency",
         "lambda:PutFunctionEventInvokeConfig",
         "lambda:RemovePermission",
         "lambda:TagResource",
         "lambda:UpdateFunctionCode",
         "lambda:UpdateFunctionConfiguration",
     ),
-    "WebSocketApis": ("apigateway:DELETE", "apigateway:GET", "apigateway:POST"),
+    # PATCH: UpdateApi, UpdateRoute and UpdateStage, which put back what drifted.
+    "WebSocketApis": (
+        "apigateway:DELETE",
+        "apigateway:GET",
+        "apigateway:PATCH",
+        "apigateway:POST",
+    ),
 }
 
 #: The services whose IAM actions are the operation's name (``dynamodb:CreateTable``).

@@ -29,10 +29,14 @@ __all__ = [
     "FANOUT_SETTINGS",
     "FUNCTION_SETTINGS",
     "INVOKE_PRINCIPAL",
+    "LOGGING_CONFIG",
     "LOG_RETENTION_DAYS",
+    "MESSAGE_LIMITS",
     "POLICY_ACTIONS",
+    "RESERVED_CONCURRENCY",
     "ROUTES",
     "ROUTE_SELECTION_EXPRESSION",
+    "STAGE_THROTTLING",
     "TABLE_SCHEMA",
     "TAG_STACK",
     "TAG_STAGE",
@@ -54,6 +58,19 @@ ROUTES: tuple[str, ...] = tuple(handlers.ROUTES)
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"
 
 
+#: Both functions log JSON lines, and the handlers' INFO lines reach CloudWatch. Without a
+#: ``LoggingConfig`` Lambda writes plain text and filters nothing, and Python's root logger
+#: stays at WARNING, so the broadcaster's INFO lines are dropped by Python before Lambda sees
+#: them; log-level filtering (``ApplicationLogLevel``, ``SystemLogLevel``) needs the JSON
+#: format: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+#: and https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html. ``SystemLogLevel``
+#: INFO keeps the platform's start and report lines (duration, memory, init time).
+LOGGING_CONFIG: dict[str, str] = {
+    "LogFormat": "JSON",
+    "ApplicationLogLevel": "INFO",
+    "SystemLogLevel": "INFO",
+}
+
 #: The function's settings. Its timeout is API Gateway's integration timeout (29 s), so a
 #: longer Lambda timeout would only run on after the gateway gave up (``wsrelay.aws_facts``).
 FUNCTION_SETTINGS: dict[str, Any] = {
@@ -61,6 +78,7 @@ FUNCTION_SETTINGS: dict[str, Any] = {
     "Handler": "wsrelay.handlers.lambda_handler",
     "MemorySize": 256,
     "Timeout": int(aws_facts.INTEGRATION_TIMEOUT_SECONDS),
+    "LoggingConfig": LOGGING_CONFIG,
 }
 #: The fan-out function: posts one page of a big room (``wsrelay.fanout``). A page of 1,000
 #: posts takes a second or two; 60 s leaves room for a slow API without holding a page for
@@ -71,11 +89,35 @@ FANOUT_SETTINGS: dict[str, Any] = {
     "Handler": "wsrelay.handlers.fanout_handler",
     "MemorySize": 256,
     "Timeout": 60,
+    "LoggingConfig": LOGGING_CONFIG,
 }
 #: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
 FANOUT_EVENT_INVOKE: dict[str, Any] = {"MaximumRetryAttempts": 0}
 #: Members per page: what one fan-out invocation posts to (``wsrelay.fanout``).
 FANOUT_PAGE_SIZE = 1000
+#: At most this many handler invocations at once (``ReservedConcurrentExecutions``): a flood
+#: of messages is throttled instead of scaling to the account's limit, and the other
+#: functions of the account keep the rest. A throttled invocation costs nothing; its client
+#: gets "Internal server error". Lambda keeps 100 of the account's concurrency unreserved, so
+#: an account whose limit is lower (new accounts may have 10) cannot reserve any: the
+#: deployer then says so and goes on without it. 50 lets a workshop of 30 join at once, every
+#: ``$connect`` a cold start, without a throttled handshake; a flood gets no more.
+#: https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+RESERVED_CONCURRENCY = 50
+#: The stage's default route throttling, a token bucket: requests per second in the steady
+#: state, and the burst above it. Past them API Gateway throttles ("429 Too Many Requests"),
+#: before the request costs an invocation; the limits are best-effort targets, not ceilings,
+#: and cannot exceed the account's own per Region:
+#: https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-protect.html
+STAGE_THROTTLING: dict[str, Any] = {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50.0}
+#: The handler's abuse caps (``wsrelay.handlers.MessageLimits``): messages of at most 4 KB,
+#: and 20 messages per connection per 10 seconds. Set only for the package's own handler,
+#: which reads them.
+MESSAGE_LIMITS: dict[str, str] = {
+    handlers.MAX_BYTES_VARIABLE: "4096",
+    handlers.RATE_LIMIT_VARIABLE: "20",
+    handlers.RATE_WINDOW_VARIABLE: "10",
+}
 #: Without a retention policy Lambda's logs are kept (and billed) forever.
 LOG_RETENTION_DAYS = 14
 INVOKE_PRINCIPAL = "apigateway.amazonaws.com"
