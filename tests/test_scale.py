@@ -48,6 +48,9 @@ def test_account_throttle_reconnects_and_concurrency() -> None:
     assert scale.reconnect_seconds(100_000, 2000) == pytest.approx(50.0)
     # 100 invocations of 2 s each per message, one message a second: 200 busy environments.
     assert scale.steady_concurrency(100_000, 1000, 0.002, 1.0) == pytest.approx(200.0)
+    # At 2 ms a post an invocation posts 500 a second: 20 of them fill the 10,000.
+    assert scale.throttle_safe_concurrency(0.002) == 20
+    assert scale.throttle_safe_concurrency(0.00001) == 1
 
 
 def test_reading_a_room_and_the_shards_it_needs() -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "reconnect_seconds",
     "room_shards",
     "steady_concurrency",
+    "throttle_safe_concurrency",
 ]
 
 #: The size DynamoDB counts for one connection row (id, room, name, two numbers, and the
@@ -105,6 +106,13 @@ def account_throttle_seconds(posts: int) -> float:
     """The least time ``posts`` ``@connections`` calls take under the account's throttle
     (10,000 requests a second across all of the account's APIs in the Region)."""
     return posts / aws_facts.ACCOUNT_REQUESTS_PER_SECOND
+
+
+def throttle_safe_concurrency(seconds_per_post: float) -> int:
+    """The most fan-out invocations that may post at once without passing the account's
+    throttle: each posts ``1 / seconds_per_post`` a second, and all share the 10,000.
+    (A post over the throttle answers 429, which the fan-out counts and does not retry.)"""
+    return max(1, math.floor(aws_facts.ACCOUNT_REQUESTS_PER_SECOND * seconds_per_post))
 
 
 def steady_concurrency(
