@@ -93,3 +93,24 @@ def test_the_lambda_code_does_not_import_the_model() -> None:
     }
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not any("scale" in name for name in imported)
+
+
+def test_the_committed_measurements_are_what_notebook_08_plots() -> None:
+    """``notebooks/data/bigroom.json`` (``benchmarks/bigroom_sizes.py``) says how and where it
+    was measured, and holds both variants for the same room sizes, each row consistent."""
+    import json
+
+    path = Path(__file__).parents[1] / "notebooks" / "data" / "bigroom.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["command"].startswith("python benchmarks/bigroom_sizes.py")
+    assert {"cores", "cpu", "python", "open_files_soft", "open_files_hard"} <= set(data["machine"])
+    assert data["date"]
+    variants = {v["variant"]: v for v in data["results"]}
+    assert set(variants) == {"one invocation", f"split in pages of {data['page_size']}"}
+    sizes = [[r["members"] for r in v["rows"]] for v in data["results"]]
+    assert sizes[0] == sizes[1] == sorted(sizes[0]) and sizes[0][0] == 1000
+    for variant in data["results"]:
+        for row in variant["rows"]:
+            assert len(row["fanout_s"]) == data["messages_per_size"]
+            assert min(row["fanout_s"]) <= row["fanout_p50_s"] <= max(row["fanout_s"])
+            assert row["posts_per_s"] == pytest.approx(row["members"] / row["fanout_p50_s"], 0.01)
