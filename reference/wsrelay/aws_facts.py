@@ -87,7 +87,7 @@ ACCOUNT_REQUESTS_PER_SECOND = 10_000
 #: Lambda "Concurrent executions: 1,000" per Region by default (Lambda quotas).
 LAMBDA_CONCURRENCY_DEFAULT = 1_000
 #: ``Invoke`` with ``InvocationType=Event``: "For asynchronous invocations, the maximum
-#: payload size is 1 MB" (API_Invoke, and the Lambda quotas page).
+#: payload size is 1 MB" (API_Invoke, and the Lambda quotas page); 256 KB until October 2025.
 LAMBDA_ASYNC_PAYLOAD_BYTES = 1_048_576
 #: The deprecated ``InvokeAsync`` action: "The payload limit is 256KB" (API_InvokeAsync).
 LAMBDA_INVOKE_ASYNC_PAYLOAD_BYTES = 262_144
