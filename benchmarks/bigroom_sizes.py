@@ -14,7 +14,8 @@ numbers are this machine's, for the notebook's model to scale from, not AWS's.
 
 Open files: the server holds one socket per member and this process one more, so a room of
 10,000 needs over 10,000 open files in each. The gateway raises its own soft limit to
-``wsrelay.local.fdlimit.WANTED_OPEN_FILES`` (8,192: about 8,100 connections); this script
+``wsrelay.local.fdlimit.WANTED_OPEN_FILES`` (8,192: about 8,000 connections, see
+``benchmarks/open_files.py``); this script
 raises its soft limit (inherited by the server it starts) to what the largest room needs,
 up to the hard limit, and stops at the largest room the limit allows, saying so.
 
