@@ -84,9 +84,10 @@ def _project(folder: Path, cells: list[dict[str, Any]], extra_md: str = "") -> P
 
 
 def test_every_notebook_is_in_the_table_of_contents() -> None:
-    """myst.yml lists each notebook, in order, after the introduction."""
+    """myst.yml lists each notebook, in order, after the introduction; then the instructors' guide."""
     toc = re.findall(r"^\s+- file: (\S+)$", (ROOT / "myst.yml").read_text(), re.MULTILINE)
-    assert toc == ["book/intro.md", *(f"notebooks/{p.name}" for p in NOTEBOOKS)]
+    notebooks = [f"notebooks/{p.name}" for p in NOTEBOOKS]
+    assert toc == ["book/intro.md", *notebooks, "docs/instructor.md"]
 
 
 @pytest.mark.slow

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import websocket
 
-from wsrelay.exercises import core, environment, nb01, nb02, nb03, nb04, nb05, nb06, nb08
+from wsrelay.exercises import core, environment, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08
 from wsrelay.exercises.chat_app.lambda_function import (
     NAME,
     ROOM_INDEX,
@@ -75,6 +76,12 @@ def chat_once(url, name, room, message):
     raise NotImplementedError("replace this line with your code")
 
 
+# Named test_… in the notebook; not here, where pytest would collect it.
+def gone_member_stub(wsrelay_gateway, app):
+    """Serve `app`; a post that answers 410 must delete the gone member's row, no other."""
+    raise NotImplementedError("replace this line with your code")
+
+
 def plan_fanout(members, page_size, seconds_per_post):
     """How many invocations one message takes, and how long the longest one posts."""
     raise NotImplementedError("replace this line with your code")
@@ -94,6 +101,7 @@ STUBS = [
     (nb04.q1, remove_stale_stub),
     (nb04.q2, broadcast),
     (nb05.q2, chat_once),
+    (nb07.q1, gone_member_stub),
     (nb08.q1, plan_fanout),
     (nb08.q2, shards_needed),
 ]
@@ -572,6 +580,105 @@ def test_nb05_connection_left_open_is_incorrect() -> None:
             ws.close()
     assert result.status == "incorrect"
     assert "your connection was still open" in result.message
+
+
+# --- nb07: a pytest test that catches a published bug ------------------------------------
+
+
+@pytest.mark.integration
+def test_nb07_a_test_that_cannot_fail_is_incorrect() -> None:
+    """A test that serves the app and asserts nothing passes on every app, and is told so."""
+
+    def test_gone(wsrelay_gateway, app):
+        gw = wsrelay_gateway(template=app)
+        ws = websocket.create_connection(gw.url, timeout=10)
+        ws.close()
+
+    _incorrect(nb07.q1, test_gone, "passed on every app", "cannot fail")
+
+
+@pytest.mark.integration
+def test_nb07_checking_only_the_sender_is_incorrect() -> None:
+    """Asserting only that the sender keeps its row misses the dead except, and says so."""
+
+    def test_sender_kept(wsrelay_gateway, app):
+        gw = wsrelay_gateway(template=app)
+        table = gw.resources["ConnectionsTable"]
+        dynamodb = gw.dynamodb_client()
+        ada = websocket.create_connection(gw.url, timeout=10)
+        try:
+            (mine,) = gw.connection_ids()
+            dynamodb.put_item(TableName=table, Item={"connectionId": {"S": "Gh0stC0nnecti0n="}})
+            ada.send(json.dumps({"action": "sendmessage", "data": "hi"}))
+            assert ada.recv() == "hi"
+            assert ada.recv() == "Data sent."
+            key = {"connectionId": {"S": mine}}
+            assert "Item" in dynamodb.get_item(TableName=table, Key=key)
+        finally:
+            ada.close()
+
+    _incorrect(nb07.q1, test_sender_kept, "passed on dead_except", "except ClientError")
+
+
+@pytest.mark.integration
+def test_nb07_a_test_that_fails_on_the_fixed_app_is_incorrect() -> None:
+    """Expecting the gone member's row to stay fails on the correct app, and says so."""
+
+    def test_ghost_kept(wsrelay_gateway, app):
+        gw = wsrelay_gateway(template=app)
+        table = gw.resources["ConnectionsTable"]
+        dynamodb = gw.dynamodb_client()
+        ada = websocket.create_connection(gw.url, timeout=10)
+        try:
+            dynamodb.put_item(TableName=table, Item={"connectionId": {"S": "Gh0stC0nnecti0n="}})
+            ada.send(json.dumps({"action": "sendmessage", "data": "hi"}))
+            assert ada.recv() == "hi"
+            assert ada.recv() == "Data sent."
+            assert len(dynamodb.scan(TableName=table)["Items"]) == 2, "Ada's and the ghost's"
+        finally:
+            ada.close()
+
+    _incorrect(nb07.q1, test_ghost_kept, "failed on the fixed app", "Ada's and the ghost's")
+
+
+def test_nb07_a_test_without_app_is_incorrect() -> None:
+    """A test that serves a template of its own cannot be run against the buggy apps."""
+
+    def test_mine(wsrelay_gateway):
+        wsrelay_gateway(template="template.yaml")
+
+    _incorrect(nb07.q1, test_mine, "does not take `app`")
+
+
+def test_nb07_a_function_pytest_does_not_collect_is_incorrect() -> None:
+    """A function whose name does not start with test would never run."""
+
+    def gone_member(wsrelay_gateway, app):
+        wsrelay_gateway(template=app)
+
+    _incorrect(nb07.q1, gone_member, "start with test")
+
+
+def test_nb07_apps_differ_from_the_fixed_one_by_their_bug_only() -> None:
+    """The buggy apps are the fixed app with one change each: the same template, and
+    app.py's code (docstring aside) differs only in the 410 branch."""
+    import difflib
+
+    fixed = nb07.APPS / nb07.FIXED
+    for bug in nb07.BUGS:
+        buggy = nb07.APPS / bug
+        assert (buggy / "template.yaml").read_text() == (fixed / "template.yaml").read_text()
+        ours, theirs = ((app / "app.py").read_text().split('"""', 2)[2] for app in (fixed, buggy))
+        changed = [
+            line
+            for line in difflib.unified_diff(ours.splitlines(), theirs.splitlines(), n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        ]
+        assert 0 < len(changed) <= 4, changed
+        assert all(
+            "BUG" in line or "except" in line or "delete_item" in line or "logger" in line
+            for line in changed
+        ), changed
 
 
 # --- nb08: the arithmetic of a big room ---------------------------------------------------

@@ -93,6 +93,13 @@ def slow_connect(event: Event, context: Any) -> Any:
     return response
 
 
+def slow_record(event: Event, context: Any) -> Any:
+    """Wait ``HOLD`` seconds (default 0.5), then record the event."""
+    time.sleep(float(os.environ.get("HOLD", "0.5")))
+    record({"event": event})
+    return {"statusCode": 200}
+
+
 def record_only(event: Event, context: Any) -> Any:
     """Record the event and accept it."""
     record({"event": event})

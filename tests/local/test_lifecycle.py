@@ -13,7 +13,16 @@ import websocket
 
 from wsrelay.local import DEFAULT_TABLE, LocalGateway
 
-from .support import WAIT, chat_api, recv_close, recv_json, running_gateway, unique_table, wait_for
+from .support import (
+    WAIT,
+    chat_api,
+    custom_api,
+    recv_close,
+    recv_json,
+    running_gateway,
+    unique_table,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -72,6 +81,24 @@ def test_stop_closes_connections_with_1001(tmp_path: Path) -> None:
         assert disconnect["requestContext"]["disconnectStatusCode"] == 1001
         with pytest.raises(RuntimeError):
             harness.gw.url  # noqa: B018 - a stopped gateway has no address
+
+
+def test_stop_runs_every_queued_disconnect(tmp_path: Path) -> None:
+    """Clients that left just before the stop still get their ``$disconnect``, all of them.
+
+    With one environment and half a second per ``$disconnect``, sixteen queue for 8 s: the
+    stop waits for them rather than cutting them (and logging their failures).
+    """
+    routes = {"$connect": "record_only", "$disconnect": "slow_record"}
+    with running_gateway(
+        tmp_path, lambda _, record_file: custom_api(record_file, routes), max_environments=1
+    ) as harness:
+        clients = [websocket.create_connection(harness.gw.url, timeout=WAIT) for _ in range(16)]
+        wait_for(lambda: len(harness.events("CONNECT")) == 16, "sixteen CONNECT events")
+        for ws in clients:
+            ws.close()
+        harness.gw.stop()
+        assert len(harness.events("DISCONNECT")) == 16
 
 
 def test_two_gateways_side_by_side() -> None:

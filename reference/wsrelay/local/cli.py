@@ -197,12 +197,17 @@ def run(args: argparse.Namespace) -> int:
             f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}; try --port 0 or another port"
         )
         return 1
-    for line in startup_lines(gateway, args.host):
-        print(line)
-    print("Press Ctrl-C to stop.", flush=True)
+    except KeyboardInterrupt:
+        # Ctrl-C while starting: start() has already stopped what it had started.
+        print("stopped")
+        return 0
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
+        # Ctrl-C may come as soon as the URLs appear (even mid-print): stop cleanly from here.
+        for line in startup_lines(gateway, args.host):
+            print(line)
+        print("Press Ctrl-C to stop.", flush=True)
         # In slices: on Windows a wait without a timeout does not wake for Ctrl-C.
         while not stop.wait(timeout=0.5):
             pass

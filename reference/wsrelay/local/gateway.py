@@ -516,7 +516,8 @@ class LocalGateway:
                     await backends.stop()
 
         try:
-            asyncio.run_coroutine_threadsafe(stop_all(), loop).result(timeout=30)
+            # Room for the clients' close replies and the $disconnects still queued (server.stop).
+            asyncio.run_coroutine_threadsafe(stop_all(), loop).result(timeout=60)
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)

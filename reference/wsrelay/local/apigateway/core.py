@@ -119,6 +119,11 @@ class ConnectionCore:
         return self.protocol.state is State.CLOSED
 
     @property
+    def handshake_done(self) -> bool:
+        """Both close frames exchanged: the closing handshake is over."""
+        return self.protocol.close_rcvd is not None and self.protocol.close_sent is not None
+
+    @property
     def ended(self) -> tuple[int, str] | None:
         """(``disconnectStatusCode``, ``disconnectReason``) once closed, else ``None``."""
         if not self.closed:

@@ -179,10 +179,17 @@ class WebSocketWire(asyncio.Protocol):
                 return
             if chunk:
                 transport.write(chunk)  # may pause writing at once
-            elif transport.can_write_eof():
-                transport.write_eof()
-            else:
+            elif core.handshake_done or not transport.can_write_eof():
+                # Both close frames exchanged: "The server MUST close the underlying TCP
+                # connection immediately" (RFC 6455 §5.5.1), not wait for a client that may
+                # never close its side (websocket-client does not until .close()). close()
+                # still writes what is queued first; the connection ends, with its $disconnect.
                 transport.close()
+            else:
+                # A close the gateway failed the connection with (1003, 1007, 1009): half-close
+                # and keep reading, so the client's reply is read, not answered with a reset
+                # that could destroy our close frame in flight.
+                transport.write_eof()
 
     # --- after every event ----------------------------------------------------------------------
 
