@@ -18,6 +18,8 @@ HOME = Path(aws_facts.__file__)
 
 #: Numbers that are AWS facts, as a module would write them (29 s as 29 or 29.0, …).
 NUMBERS: set[object] = {32_768, 131_072, 7_200, 600, 29, 900}
+#: The scale facts (notebook 08) distinctive enough to look for (500 and 1,000 are not).
+NUMBERS |= {1_048_576, 262_144, 1_769, 3_000, 0.25, 0.0000166667, 0.08, 0.125}
 #: Strings that are AWS facts: the @connections error codes and the predefined route keys.
 STRINGS: set[object] = {
     "GoneException",
@@ -59,6 +61,47 @@ def test_the_facts_are_awss() -> None:
         (403, "ForbiddenException"),
     ]
     assert aws_facts.GONE.message == "The connection with the provided id no longer exists."
+
+
+def test_the_scale_facts_are_awss_and_each_names_its_page() -> None:
+    """Notebook 08's quotas and prices (us-east-1), each with the AWS page it comes from."""
+    assert aws_facts.NEW_CONNECTIONS_PER_SECOND == 500
+    assert aws_facts.ACCOUNT_REQUESTS_PER_SECOND == 10_000
+    assert aws_facts.LAMBDA_CONCURRENCY_DEFAULT == 1_000
+    assert aws_facts.LAMBDA_ASYNC_PAYLOAD_BYTES == 1024 * 1024  # Invoke, Event: 1 MB
+    assert aws_facts.LAMBDA_INVOKE_ASYNC_PAYLOAD_BYTES == 256 * 1024  # InvokeAsync: 256 KB
+    assert aws_facts.LAMBDA_MB_PER_VCPU == 1_769
+    assert aws_facts.DYNAMODB_PARTITION_READ_UNITS == 3_000
+    assert aws_facts.DYNAMODB_PARTITION_WRITE_UNITS == 1_000
+    assert aws_facts.WEBSOCKET_PRICE_PER_MILLION_MESSAGES == 1.00
+    assert aws_facts.WEBSOCKET_PRICE_PER_MILLION_CONNECTION_MINUTES == 0.25
+    assert aws_facts.MESSAGE_METERING_BYTES == 32 * 1024
+    assert aws_facts.LAMBDA_PRICE_PER_GB_SECOND == 0.0000166667
+    assert aws_facts.LAMBDA_PRICE_PER_MILLION_REQUESTS == 0.20
+    assert aws_facts.DYNAMODB_PRICE_PER_MILLION_READ_UNITS == 0.125
+    assert aws_facts.APPSYNC_EVENTS_PRICE_PER_MILLION_OPERATIONS == 1.00
+    assert aws_facts.APPSYNC_EVENTS_PRICE_PER_MILLION_CONNECTION_MINUTES == 0.08
+    assert aws_facts.IOT_CORE_PRICE_PER_MILLION_MESSAGES == 1.00
+    assert aws_facts.IOT_CORE_PRICE_PER_MILLION_CONNECTION_MINUTES == 0.08
+    assert aws_facts.MANAGED_METERING_BYTES == 5 * 1024
+    facts = {name for name in aws_facts.__all__ if name.isupper() and name != "SOURCES"}
+    scale_facts = set(aws_facts.SOURCES)
+    assert scale_facts <= facts
+    assert all(
+        url.startswith(("https://docs.aws.amazon.com/", "https://aws.amazon.com/"))
+        for url in aws_facts.SOURCES.values()
+    )
+    documented = {
+        "NEW_CONNECTIONS_PER_SECOND", "ACCOUNT_REQUESTS_PER_SECOND", "LAMBDA_CONCURRENCY_DEFAULT",
+        "LAMBDA_ASYNC_PAYLOAD_BYTES", "LAMBDA_INVOKE_ASYNC_PAYLOAD_BYTES", "LAMBDA_MB_PER_VCPU",
+        "DYNAMODB_PARTITION_READ_UNITS", "DYNAMODB_PARTITION_WRITE_UNITS",
+        "WEBSOCKET_PRICE_PER_MILLION_MESSAGES", "WEBSOCKET_PRICE_PER_MILLION_CONNECTION_MINUTES",
+        "MESSAGE_METERING_BYTES", "LAMBDA_PRICE_PER_GB_SECOND", "LAMBDA_PRICE_PER_MILLION_REQUESTS",
+        "DYNAMODB_PRICE_PER_MILLION_READ_UNITS", "APPSYNC_EVENTS_PRICE_PER_MILLION_OPERATIONS",
+        "APPSYNC_EVENTS_PRICE_PER_MILLION_CONNECTION_MINUTES", "IOT_CORE_PRICE_PER_MILLION_MESSAGES",
+        "IOT_CORE_PRICE_PER_MILLION_CONNECTION_MINUTES", "MANAGED_METERING_BYTES",
+    }  # fmt: skip
+    assert scale_facts == documented, "every scale fact names its source in SOURCES"
 
 
 def test_the_error_table_matches_the_botocore_model() -> None:

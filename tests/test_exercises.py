@@ -20,7 +20,19 @@ from typing import Any
 import pytest
 import websocket
 
-from wsrelay.exercises import core, environment, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09
+from wsrelay.exercises import (
+    core,
+    environment,
+    nb01,
+    nb02,
+    nb03,
+    nb04,
+    nb05,
+    nb06,
+    nb07,
+    nb08,
+    nb09,
+)
 from wsrelay.exercises.chat_app.lambda_function import (
     NAME,
     ROOM_INDEX,
@@ -82,6 +94,16 @@ def gone_member_stub(wsrelay_gateway, app):
     raise NotImplementedError("replace this line with your code")
 
 
+def plan_fanout(members, page_size, seconds_per_post):
+    """How many invocations one message takes, and how long the longest one posts."""
+    raise NotImplementedError("replace this line with your code")
+
+
+def shards_needed(writes_per_second, reads_per_second):
+    """Shards a room key needs so no index partition passes 1,000 WCU or 3,000 RCU a second."""
+    raise NotImplementedError("replace this line with your code")
+
+
 def connect_policy(event, name, allowed):
     """The authorizer's answer: allow (or deny) this $connect, and pass `name` on."""
     raise NotImplementedError("replace this line with your code")
@@ -97,6 +119,8 @@ STUBS = [
     (nb04.q2, broadcast),
     (nb05.q2, chat_once),
     (nb07.q1, gone_member_stub),
+    (nb08.q1, plan_fanout),
+    (nb08.q2, shards_needed),
     (nb09.q1, connect_policy),
 ]
 #: Every exercise whose answer is a function, with the reference it is proven against.
@@ -133,7 +157,9 @@ def test_model_answer_is_correct(exercise: Exercise) -> None:
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
-    "exercise", [nb01.q1, nb05.q2, nb06.q1, nb06.q2, nb09.q1], ids=lambda e: e.title
+    "exercise",
+    [nb01.q1, nb05.q2, nb06.q1, nb06.q2, nb08.q1, nb08.q2, nb09.q1],
+    ids=lambda e: e.title,
 )
 def test_model_answer_runs_as_a_notebook_cell(exercise: Exercise) -> None:
     """The model answer as shown (and as ``wsrelay workbook solve`` writes it) needs nothing
@@ -737,6 +763,62 @@ def test_nb07_apps_differ_from_the_fixed_one_by_their_bug_only() -> None:
             "BUG" in line or "except" in line or "delete_item" in line or "logger" in line
             for line in changed
         ), changed
+
+
+# --- nb08: the arithmetic of a big room ---------------------------------------------------
+
+
+def test_nb08_floor_division_loses_the_last_page() -> None:
+    """``members // page_size`` drops the last, partial page, and the verdict says to round up."""
+
+    def answer(members, page_size, seconds_per_post):
+        return max(1, members // page_size), min(members, page_size) * seconds_per_post
+
+    _incorrect(nb08.q1, answer, "the last, partial page needs an invocation too", "math.ceil")
+
+
+def test_nb08_counting_only_the_fanout_invocations_is_incorrect() -> None:
+    """Forgetting the sender's own invocation is named as such."""
+    import math
+
+    def answer(members, page_size, seconds_per_post):
+        return math.ceil(members / page_size) - 1, min(members, page_size) * seconds_per_post
+
+    _incorrect(nb08.q1, answer, "count the sender's own invocation too")
+
+
+def test_nb08_a_full_page_for_a_small_room_is_incorrect() -> None:
+    """A room smaller than a page is posted whole, not in a page's time."""
+    import math
+
+    def answer(members, page_size, seconds_per_post):
+        return max(1, math.ceil(members / page_size)), page_size * seconds_per_post
+
+    _incorrect(nb08.q1, answer, "a full page's time", "at most the members there are")
+
+
+def test_nb08_the_whole_room_in_one_invocation_is_incorrect() -> None:
+    """Timing the room as one invocation misses the point of the split."""
+    import math
+
+    def answer(members, page_size, seconds_per_post):
+        return max(1, math.ceil(members / page_size)), members * seconds_per_post
+
+    _incorrect(nb08.q1, answer, "the whole room posted by one invocation")
+
+
+def test_nb08_shards_summed_or_rounded_are_incorrect() -> None:
+    """Adding the write shards to the read shards, or Python's round(), are named."""
+    import math
+
+    def summed(writes_per_second, reads_per_second):
+        return max(1, math.ceil(writes_per_second / 1000) + math.ceil(reads_per_second / 3000))
+
+    def rounded(writes_per_second, reads_per_second):
+        return max(1, round(writes_per_second / 1000), round(reads_per_second / 3000))
+
+    _incorrect(nb08.q2, summed, "the larger need is enough")
+    _incorrect(nb08.q2, rounded, "Round up (math.ceil)")
 
 
 # --- the framework -------------------------------------------------------------------------

@@ -43,7 +43,7 @@ NOTEBOOKS = ROOT / "notebooks"
 SANITIZE = NOTEBOOKS / "nbval_sanitize.cfg"
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 #: The notebooks with exercises (00 checks the environment).
-WITH_EXERCISE = {"01", "02", "03", "04", "05", "06", "07", "09"}
+WITH_EXERCISE = {"01", "02", "03", "04", "05", "06", "07", "08", "09"}
 
 pytestmark = pytest.mark.notebooks
 

@@ -12,6 +12,8 @@ Sources:
   and https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
 - Route keys: https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-develop-routes.html
 - Lambda's timeout: https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
+- Scale (notebook 08, ``wsrelay.scale``): the sources are named beside each fact below, in
+  ``SOURCES``; prices are us-east-1's, read in December 2026.
 """
 
 from __future__ import annotations
@@ -19,20 +21,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "ACCOUNT_REQUESTS_PER_SECOND",
+    "APPSYNC_EVENTS_PRICE_PER_MILLION_CONNECTION_MINUTES",
+    "APPSYNC_EVENTS_PRICE_PER_MILLION_OPERATIONS",
     "CONNECT_ROUTE",
     "DEFAULT_ROUTE",
     "DISCONNECT_ROUTE",
+    "DYNAMODB_PARTITION_READ_UNITS",
+    "DYNAMODB_PARTITION_WRITE_UNITS",
+    "DYNAMODB_PRICE_PER_MILLION_READ_UNITS",
     "FORBIDDEN",
     "GONE",
     "IDLE_TIMEOUT_SECONDS",
     "INTEGRATION_TIMEOUT_SECONDS",
+    "IOT_CORE_PRICE_PER_MILLION_CONNECTION_MINUTES",
+    "IOT_CORE_PRICE_PER_MILLION_MESSAGES",
+    "LAMBDA_ASYNC_PAYLOAD_BYTES",
+    "LAMBDA_CONCURRENCY_DEFAULT",
+    "LAMBDA_INVOKE_ASYNC_PAYLOAD_BYTES",
     "LAMBDA_MAX_TIMEOUT_SECONDS",
+    "LAMBDA_MB_PER_VCPU",
+    "LAMBDA_PRICE_PER_GB_SECOND",
+    "LAMBDA_PRICE_PER_MILLION_REQUESTS",
     "LIMIT_EXCEEDED",
+    "MANAGED_METERING_BYTES",
     "MAX_CONNECTION_SECONDS",
     "MAX_FRAME_BYTES",
     "MAX_MESSAGE_BYTES",
+    "MESSAGE_METERING_BYTES",
+    "NEW_CONNECTIONS_PER_SECOND",
     "PAYLOAD_TOO_LARGE",
     "PREDEFINED_ROUTES",
+    "SOURCES",
+    "WEBSOCKET_PRICE_PER_MILLION_CONNECTION_MINUTES",
+    "WEBSOCKET_PRICE_PER_MILLION_MESSAGES",
     "ApiError",
 ]
 
@@ -52,6 +74,78 @@ MAX_CONNECTION_SECONDS = 7_200
 INTEGRATION_TIMEOUT_SECONDS = 29.0
 #: A Lambda function's ``Timeout`` may be up to 900 seconds (15 minutes).
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
+
+# --- scale: quotas (notebook 08) ------------------------------------------------------------
+
+#: "New connections per second per account (across all WebSocket APIs) per Region: 500"
+#: (the WebSocket quotas table; can be increased).
+NEW_CONNECTIONS_PER_SECOND = 500
+#: "Throttle quota per account, per Region across HTTP APIs, REST APIs, WebSocket APIs, and
+#: WebSocket callback APIs: 10,000 requests per second" (API Gateway quotas): every
+#: ``@connections`` POST of a broadcast counts against it.
+ACCOUNT_REQUESTS_PER_SECOND = 10_000
+#: Lambda "Concurrent executions: 1,000" per Region by default (Lambda quotas).
+LAMBDA_CONCURRENCY_DEFAULT = 1_000
+#: ``Invoke`` with ``InvocationType=Event``: "For asynchronous invocations, the maximum
+#: payload size is 1 MB" (API_Invoke, and the Lambda quotas page); 256 KB until October 2025.
+LAMBDA_ASYNC_PAYLOAD_BYTES = 1_048_576
+#: The deprecated ``InvokeAsync`` action: "The payload limit is 256KB" (API_InvokeAsync).
+LAMBDA_INVOKE_ASYNC_PAYLOAD_BYTES = 262_144
+#: "At 1,769 MB, a function has the equivalent of one vCPU" (Lambda memory configuration):
+#: CPU is allocated in proportion to memory.
+LAMBDA_MB_PER_VCPU = 1_769
+#: "each individual partition is limited to 1,000 write units per second and 3,000 read
+#: units per second" (DynamoDB warm throughput scenarios), a GSI's partitions too.
+DYNAMODB_PARTITION_WRITE_UNITS = 1_000
+DYNAMODB_PARTITION_READ_UNITS = 3_000
+
+# --- scale: prices, us-east-1, USD (notebook 08) ---------------------------------------------
+
+#: WebSocket APIs: "$1.00 per million" messages (first billion a month; $0.80 after).
+WEBSOCKET_PRICE_PER_MILLION_MESSAGES = 1.00
+#: WebSocket APIs: "$0.25 per million connection minutes".
+WEBSOCKET_PRICE_PER_MILLION_CONNECTION_MINUTES = 0.25
+#: "Messages are metered in 32 KB increments": a 33 KB message counts as two.
+MESSAGE_METERING_BYTES = 32 * 1024
+#: Lambda (x86): "$0.0000166667 for every GB-second" and "$0.20 per 1M requests".
+LAMBDA_PRICE_PER_GB_SECOND = 0.0000166667
+LAMBDA_PRICE_PER_MILLION_REQUESTS = 0.20
+#: DynamoDB on-demand: "$0.125 per million read request units" (a Query of a GSI reads
+#: eventually consistent: half a unit per 4 KB).
+DYNAMODB_PRICE_PER_MILLION_READ_UNITS = 0.125
+#: AppSync Events: "$1.00 per million Event API operations" (each publish, and each
+#: message delivered to a subscriber) and "$0.08 per million connection minutes".
+APPSYNC_EVENTS_PRICE_PER_MILLION_OPERATIONS = 1.00
+APPSYNC_EVENTS_PRICE_PER_MILLION_CONNECTION_MINUTES = 0.08
+#: IoT Core: messaging "$1.00 (per million messages)" (first billion a month) and
+#: connectivity "$0.08 (per million minutes of connection)".
+IOT_CORE_PRICE_PER_MILLION_MESSAGES = 1.00
+IOT_CORE_PRICE_PER_MILLION_CONNECTION_MINUTES = 0.08
+#: AppSync Events operations and IoT Core messages are metered in 5 KB increments.
+MANAGED_METERING_BYTES = 5 * 1024
+
+#: Where each scale fact above is documented (fact name → page).
+SOURCES: dict[str, str] = {
+    "NEW_CONNECTIONS_PER_SECOND": "https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html",
+    "ACCOUNT_REQUESTS_PER_SECOND": "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html",
+    "LAMBDA_CONCURRENCY_DEFAULT": "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
+    "LAMBDA_ASYNC_PAYLOAD_BYTES": "https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html",
+    "LAMBDA_INVOKE_ASYNC_PAYLOAD_BYTES": "https://docs.aws.amazon.com/lambda/latest/dg/API_InvokeAsync.html",
+    "LAMBDA_MB_PER_VCPU": "https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html",
+    "DYNAMODB_PARTITION_WRITE_UNITS": "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html",
+    "DYNAMODB_PARTITION_READ_UNITS": "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html",
+    "WEBSOCKET_PRICE_PER_MILLION_MESSAGES": "https://aws.amazon.com/api-gateway/pricing/",
+    "WEBSOCKET_PRICE_PER_MILLION_CONNECTION_MINUTES": "https://aws.amazon.com/api-gateway/pricing/",
+    "MESSAGE_METERING_BYTES": "https://aws.amazon.com/api-gateway/pricing/",
+    "DYNAMODB_PRICE_PER_MILLION_READ_UNITS": "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    "LAMBDA_PRICE_PER_GB_SECOND": "https://aws.amazon.com/lambda/pricing/",
+    "LAMBDA_PRICE_PER_MILLION_REQUESTS": "https://aws.amazon.com/lambda/pricing/",
+    "APPSYNC_EVENTS_PRICE_PER_MILLION_OPERATIONS": "https://aws.amazon.com/appsync/pricing/",
+    "APPSYNC_EVENTS_PRICE_PER_MILLION_CONNECTION_MINUTES": "https://aws.amazon.com/appsync/pricing/",
+    "IOT_CORE_PRICE_PER_MILLION_MESSAGES": "https://aws.amazon.com/iot-core/pricing/",
+    "IOT_CORE_PRICE_PER_MILLION_CONNECTION_MINUTES": "https://aws.amazon.com/iot-core/pricing/",
+    "MANAGED_METERING_BYTES": "https://aws.amazon.com/iot-core/pricing/",
+}
 
 # --- route keys ------------------------------------------------------------------------------
 
