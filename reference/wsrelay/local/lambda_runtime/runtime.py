@@ -242,6 +242,9 @@ class FunctionRuntime:
     # --- the pool ----------------------------------------------------------------------
 
     async def _acquire(self) -> Environment:
+        if self._stopped:
+            # An invocation that arrives while the gateway stops starts nothing new.
+            raise RuntimeError(f"{self.function.name}: the gateway is stopping")
         while self._idle:
             environment = self._idle.pop()  # the most recently used: the warmest
             if environment.alive:
@@ -297,7 +300,10 @@ class FunctionRuntime:
             await environment.start()
         except Exception as exc:
             self._starting -= 1
-            logger.error("an environment of %s did not start: %s", function.name, exc)
+            if self._stopped:  # cut short by the stop: nothing to report
+                logger.debug("an environment of %s ended while starting: %s", function.name, exc)
+            else:
+                logger.error("an environment of %s did not start: %s", function.name, exc)
             await environment.stop()
             # With no environment left to serve them, the waiting requests fail now.
             if not self._environments and not self._starting:
