@@ -30,6 +30,7 @@ __all__ = [
     "WAIT",
     "Harness",
     "chat_api",
+    "chat_with_manage_api",
     "custom_api",
     "handler",
     "hang_up_all",
@@ -126,6 +127,15 @@ def custom_api(
             authorizer=guard if key == "$connect" else None,
         )
     return ApiDefinition(name="wsrelay-tests", routes=built, functions=functions)
+
+
+def chat_with_manage_api(table: str, record_file: Path) -> ApiDefinition:
+    """The chat's routes, recorded, plus a two-way ``manage`` route that calls ``@connections``."""
+    routes: dict[str, str | tuple[str, bool]] = {
+        **{key: "recording_handler" for key in CHAT_ROUTES},
+        "manage": ("manage", True),
+    }
+    return custom_api(record_file, routes, table=table)
 
 
 def read_records(record_file: Path) -> list[dict[str, Any]]:

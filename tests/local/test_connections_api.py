@@ -12,7 +12,6 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -21,13 +20,10 @@ import websocket
 from botocore.exceptions import ClientError
 from websocket import ABNF
 
-from wsrelay.local import ApiDefinition
-
 from .support import (
-    CHAT_ROUTES,
     WAIT,
     Harness,
-    custom_api,
+    chat_with_manage_api,
     recv_close,
     recv_json,
     running_gateway,
@@ -47,15 +43,8 @@ def gateway(
 ) -> Iterator[Harness]:
     """The chat's routes plus a two-way ``manage`` route that calls ``@connections`` from a handler."""
 
-    def api(table: str, record_file: Path) -> ApiDefinition:
-        routes: dict[str, str | tuple[str, bool]] = {
-            **{key: "recording_handler" for key in CHAT_ROUTES},
-            "manage": ("manage", True),
-        }
-        return custom_api(record_file, routes, table=table)
-
     with running_gateway(
-        tmp_path_factory.mktemp("connections"), api, fast_path=request.param
+        tmp_path_factory.mktemp("connections"), chat_with_manage_api, fast_path=request.param
     ) as harness:
         yield harness
 

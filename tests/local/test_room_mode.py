@@ -20,10 +20,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from wsrelay.local import ApiDefinition, LocalGateway
+from wsrelay.local import LocalGateway
 from wsrelay.local.cli import startup_lines
 
-from .support import CHAT_ROUTES, WAIT, Harness, custom_api, recv_json, running_gateway
+from .support import WAIT, Harness, chat_with_manage_api, recv_json, running_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -34,15 +34,11 @@ def room(
 ) -> Iterator[Harness]:
     """The chat, plus a two-way ``manage`` route, with signatures required."""
 
-    def api(table: str, record_file: Path) -> ApiDefinition:
-        routes: dict[str, str | tuple[str, bool]] = {
-            **{key: "recording_handler" for key in CHAT_ROUTES},
-            "manage": ("manage", True),
-        }
-        return custom_api(record_file, routes, table=table)
-
     with running_gateway(
-        tmp_path_factory.mktemp("room"), api, fast_path=request.param, require_signatures=True
+        tmp_path_factory.mktemp("room"),
+        chat_with_manage_api,
+        fast_path=request.param,
+        require_signatures=True,
     ) as harness:
         yield harness
 
