@@ -16,6 +16,7 @@ import json
 import re
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,6 +137,30 @@ def test_a_warning_fails_the_build(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "1 warning(s) or error(s) (mystmd exited with status 0)" in result.stderr
     assert "no-such-label" in result.stderr.split("warning(s) or error(s)")[1]
+
+
+def _theme_servers() -> set[int]:
+    """Running processes of the book theme's server (``node server.mjs``)."""
+    import psutil
+
+    found = set()
+    for process in psutil.process_iter(["cmdline"]):
+        if (process.info["cmdline"] or [])[-1:] == ["server.mjs"]:
+            found.add(process.pid)
+    return found
+
+
+def test_a_build_leaves_no_theme_server_behind(tmp_path: Path) -> None:
+    """mystmd exits without ending the theme's server (it started it through a shell): the
+    server ends itself when mystmd's pipe to it closes, so a build leaves nothing running."""
+    before = _theme_servers()
+    project = _project(tmp_path / "book", [{"cell_type": "markdown", "source": ["# Try\n"]}])
+    result = _build(project)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    deadline = time.monotonic() + 10
+    while _theme_servers() - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _theme_servers() - before
 
 
 @pytest.fixture

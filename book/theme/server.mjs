@@ -145,3 +145,11 @@ const server = createServer((request, response) => {
 server.listen(PORT, "localhost", () => {
   console.log(`wsrelay book theme on http://localhost:${PORT}`);
 });
+
+// mystmd starts this through a shell (`sh -c "node server.mjs"`) and, when the build is
+// done, exits without ending it: without this, every `make book` would leave a server (and
+// its shell) behind. Its standard input is a pipe from mystmd, which closes when mystmd
+// exits: then this ends too.
+process.stdin.on("end", () => process.exit(0));
+process.stdin.on("close", () => process.exit(0));
+process.stdin.resume();
