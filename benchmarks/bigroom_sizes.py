@@ -45,7 +45,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fanout import TEMPLATE, TreeSampler, start_server  # noqa: E402
+from fanout import NO_CAPS, TEMPLATE, TreeSampler, start_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "notebooks" / "data" / "bigroom.json"
@@ -200,8 +200,9 @@ def main() -> int:
         ("one invocation", "wsrelay serve", []),
         (
             f"split in pages of {args.page}",
-            f"wsrelay serve --template template.yaml --parameter-overrides FanoutPageSize={args.page}",
-            ["--template", TEMPLATE, "--parameter-overrides", f"FanoutPageSize={args.page}"],
+            "wsrelay serve --template template.yaml --parameter-overrides "
+            f"FanoutPageSize={args.page} {' '.join(NO_CAPS)}",
+            ["--template", TEMPLATE, "--parameter-overrides", f"FanoutPageSize={args.page}", *NO_CAPS],
         ),
     ]
     results = []
