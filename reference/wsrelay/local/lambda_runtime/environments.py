@@ -237,6 +237,9 @@ class Environment:
                 self._result.set_exception(
                     ConnectionError(f"Runtime exited with error: exit status {code}")
                 )
+                # Its caller may have given up (a timeout, the gateway stopping): then the
+                # failure is nobody's to read, not an error asyncio should report as unread.
+                self._result.exception()
             if self.writer is not None:
                 self.writer.close()
 
