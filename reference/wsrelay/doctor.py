@@ -121,35 +121,26 @@ def gateway() -> list[Check]:
 
 def tools() -> list[Check]:
     """Java (DynamoDB Local) and Node (wscat, the book): only the tests need them."""
-    checks = []
-    java = shutil.which("java")
-    if java is None:
-        checks.append(
-            Check(
-                False,
-                "optional: Java 17 for DynamoDB Local (only the tests use it) is not installed",
-                blocking=False,
-            )
-        )
-    else:
-        result = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
-        first = (result.stderr or result.stdout).splitlines()[:1]
-        checks.append(Check(True, f"optional: Java for DynamoDB Local ({' '.join(first)})"))
-    node = shutil.which("node")
-    if node is None:
-        checks.append(
-            Check(
-                False,
-                "optional: Node for wscat and the book (only the tests use it) is not installed",
-                blocking=False,
-            )
-        )
-    else:
-        version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
-        checks.append(
-            Check(True, f"optional: Node {version.stdout.strip()} for wscat and the book")
-        )
-    return checks
+    return [
+        # Java prints its version on standard error, Node on standard output.
+        _optional_tool(
+            ["java", "-version"], "Java 17 for DynamoDB Local", "Java for DynamoDB Local ({})"
+        ),
+        _optional_tool(
+            ["node", "--version"], "Node for wscat and the book", "Node {} for wscat and the book"
+        ),
+    ]
+
+
+def _optional_tool(command: list[str], missing: str, found: str) -> Check:
+    """A tool only the tests use: ✓ with its version (``found`` formats it), else ✗ not blocking."""
+    path = shutil.which(command[0])
+    if path is None:
+        text = f"optional: {missing} (only the tests use it) is not installed"
+        return Check(False, text, blocking=False)
+    result = subprocess.run([path, *command[1:]], capture_output=True, text=True, timeout=30)
+    first = (result.stderr or result.stdout).strip().splitlines()[:1]
+    return Check(True, "optional: " + found.format(" ".join(first)))
 
 
 def aws_account(*, offline: bool = False) -> list[Check]:
