@@ -130,6 +130,11 @@ class TreeSampler(threading.Thread):
         self.join()
 
 
+def _discard(stream: Any) -> None:
+    for _ in stream:
+        pass
+
+
 def start_server(kind: str, extra: list[str]) -> tuple[subprocess.Popen[str], str]:
     if kind == "ceiling":
         command = [sys.executable, "-c", CEILING_SERVER]
@@ -142,6 +147,9 @@ def start_server(kind: str, extra: list[str]) -> tuple[subprocess.Popen[str], st
         line = process.stdout.readline()
         match = re.search(r"WebSocket URL:\s+(\S+)", line)
         if match:
+            # Keep reading what it prints (its functions' log lines): a pipe nobody reads
+            # fills after 64 KB, and then every write, and the function making it, blocks.
+            threading.Thread(target=_discard, args=(process.stdout,), daemon=True).start()
             return process, match.group(1)
         if not line and process.poll() is not None:
             break
