@@ -72,13 +72,16 @@ def failure(error_type: str, message: str, duration_ms: float = 0.0) -> Invocati
     )
 
 
+#: An environment's channel once it has said hello: its streams, the frame reader that read
+#: the hello (it may hold the start of the next frame) and the messages that came with it.
+Channel = tuple[asyncio.StreamReader, asyncio.StreamWriter, FrameReader, list[dict[str, Any]]]
+
+
 class RuntimeApi:
     """The loopback listener environments connect back to, each with its own token."""
 
     def __init__(self) -> None:
-        self._waiting: dict[
-            str, asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
-        ] = {}
+        self._waiting: dict[str, asyncio.Future[Channel]] = {}
         self._server: asyncio.Server | None = None
         self.address = ""
 
@@ -95,13 +98,10 @@ class RuntimeApi:
             if not future.done():
                 future.cancel()
 
-    def expect(
-        self,
-    ) -> tuple[str, asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]:
+    def expect(self) -> tuple[str, asyncio.Future[Channel]]:
         """A new token, and the future its environment's connection will resolve."""
         token = secrets.token_hex(16)
-        future: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Channel] = asyncio.get_running_loop().create_future()
         self._waiting[token] = future
         return token, future
 
@@ -121,12 +121,13 @@ class RuntimeApi:
                     raise ConnectionError("closed before saying hello")
                 hello = frames.feed(chunk)
             future = self._waiting.pop(str(hello[0].get("token")), None)
-            if future is None or future.done() or hello[0].get("t") != "hello" or len(hello) > 1:
+            if future is None or future.done() or hello[0].get("t") != "hello":
                 raise ConnectionError("unknown token")
         except (ConnectionError, TimeoutError, Exception):
             writer.close()
             return
-        future.set_result((reader, writer))
+        # A fast init's "ready" may arrive in the same read as the hello: it is passed on.
+        future.set_result((reader, writer, frames, hello[1:]))
 
 
 class Environment:
@@ -184,10 +185,10 @@ class Environment:
             assert self.process.stdin is not None
             self.process.stdin.write(json.dumps(config).encode("utf-8") + b"\n")
             self.process.stdin.close()
-            reader, self.writer = await asyncio.wait_for(connected, timeout=timeout)
+            reader, self.writer, frames, early = await asyncio.wait_for(connected, timeout=timeout)
             ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             self._result = ready
-            self._reader_task = asyncio.create_task(self._read_loop(reader))
+            self._reader_task = asyncio.create_task(self._read_loop(reader, frames, early))
             message = await asyncio.wait_for(asyncio.shield(ready), timeout=timeout)
             if message.get("t") != "ready":
                 raise RuntimeError(f"the environment exited during init: {message}")
@@ -222,9 +223,12 @@ class Environment:
         )
         return await future
 
-    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
-        frames = FrameReader()
+    async def _read_loop(
+        self, reader: asyncio.StreamReader, frames: FrameReader, early: list[dict[str, Any]]
+    ) -> None:
         try:
+            for message in early:
+                await self._dispatch(message)
             while chunk := await reader.read(1 << 16):
                 for message in frames.feed(chunk):
                     await self._dispatch(message)
