@@ -58,15 +58,15 @@ lab: $(LAB_STAMP)
 NOTEBOOKS := notebooks/[0-9][0-9]_*.ipynb
 
 lint: $(PY_STAMP)
-	$(BIN)/ruff format --check reference tests notebooks
-	$(BIN)/ruff check reference tests notebooks
+	$(BIN)/ruff format --check reference tests notebooks benchmarks
+	$(BIN)/ruff check reference tests notebooks benchmarks
 	$(BIN)/mypy
 	$(BIN)/actionlint
 	$(BIN)/nbstripout --keep-output --keep-count --keep-id --verify $(NOTEBOOKS)
 
 format: $(PY_STAMP)
-	$(BIN)/ruff format reference tests
-	$(BIN)/ruff check --fix reference tests
+	$(BIN)/ruff format reference tests benchmarks
+	$(BIN)/ruff check --fix reference tests benchmarks
 	$(BIN)/nbstripout --keep-output --keep-count --keep-id $(NOTEBOOKS)
 
 # Tests are marked (pyproject.toml): `integration` for any that starts a server.

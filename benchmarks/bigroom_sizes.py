@@ -45,7 +45,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fanout import NO_CAPS, TEMPLATE, TreeSampler, start_server  # noqa: E402
+from fanout import NO_CAPS, TEMPLATE, TreeSampler, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "notebooks" / "data" / "bigroom.json"
@@ -202,17 +202,23 @@ def main() -> int:
             f"split in pages of {args.page}",
             "wsrelay serve --template template.yaml --parameter-overrides "
             f"FanoutPageSize={args.page} {' '.join(NO_CAPS)}",
-            ["--template", TEMPLATE, "--parameter-overrides", f"FanoutPageSize={args.page}", *NO_CAPS],
+            [
+                "--template",
+                TEMPLATE,
+                "--parameter-overrides",
+                f"FanoutPageSize={args.page}",
+                *NO_CAPS,
+            ],
         ),
     ]
     results = []
     for label, server, extra in variants:
         rows, peak = run_variant(label, extra, possible, args.messages)
-        results.append({"variant": label, "server": server, "peak_rss_mb": round(peak), "rows": rows})
+        results.append(
+            {"variant": label, "server": server, "peak_rss_mb": round(peak), "rows": rows}
+        )
     try:
-        model = subprocess.run(
-            ["lscpu"], capture_output=True, text=True, check=False
-        ).stdout
+        model = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
         cpu = next(
             (line.split(":", 1)[1].strip() for line in model.splitlines() if "Model name" in line),
             platform.processor(),

@@ -60,8 +60,10 @@ __all__ = [
 
 # --- limits (the quotas table) -------------------------------------------------------------
 
-#: "WebSocket frame size: 32 KB". Binary kilobytes: 32,768 bytes. Messages posted through
-#: ``@connections`` over this size reach the client split into frames of this size.
+#: "WebSocket frame size: 32 KB" (KB read as 1,024 bytes, as for every size here: AWS does
+#: not say). The limits table adds that a larger message "must be split into multiple frames,
+#: each 32 KB or smaller. This applies to @connections commands": we read it, as clients of
+#: AWS report, as the gateway splitting a posted message into frames of at most this size.
 MAX_FRAME_BYTES = 32_768
 #: "Message payload size: 128 KB" (131,072 bytes), also botocore's maximum for
 #: PostToConnection's ``Data``.
@@ -87,7 +89,8 @@ ACCOUNT_REQUESTS_PER_SECOND = 10_000
 #: Lambda "Concurrent executions: 1,000" per Region by default (Lambda quotas).
 LAMBDA_CONCURRENCY_DEFAULT = 1_000
 #: ``Invoke`` with ``InvocationType=Event``: "For asynchronous invocations, the maximum
-#: payload size is 1 MB" (API_Invoke, and the Lambda quotas page); 256 KB until October 2025.
+#: payload size is 1 MB" (API_Invoke, and the Lambda quotas page); 256 KB before AWS raised it
+#: in 2025 (AWS Compute Blog, "More room to build serverless services").
 LAMBDA_ASYNC_PAYLOAD_BYTES = 1_048_576
 #: The deprecated ``InvokeAsync`` action: "The payload limit is 256KB" (API_InvokeAsync).
 LAMBDA_INVOKE_ASYNC_PAYLOAD_BYTES = 262_144
@@ -110,18 +113,25 @@ MESSAGE_METERING_BYTES = 32 * 1024
 #: Lambda (x86): "$0.0000166667 for every GB-second" and "$0.20 per 1M requests".
 LAMBDA_PRICE_PER_GB_SECOND = 0.0000166667
 LAMBDA_PRICE_PER_MILLION_REQUESTS = 0.20
-#: DynamoDB on-demand: "$0.125 per million read request units" (a Query of a GSI reads
-#: eventually consistent: half a unit per 4 KB).
+#: DynamoDB on-demand: "$0.125 per million read request units" since the price cut of
+#: November 2024 (checked in third-party copies: the pricing page's rates load by script). A
+#: Query of a GSI reads eventually consistent: "one-half read request unit" per 4 KB.
 DYNAMODB_PRICE_PER_MILLION_READ_UNITS = 0.125
-#: AppSync Events: "$1.00 per million Event API operations" (each publish, and each
-#: message delivered to a subscriber) and "$0.08 per million connection minutes".
+#: AppSync Events: "$1.00 per million Event API operations" and "$0.08 per million connection
+#: minutes". An operation is each message published and each one delivered, and also each
+#: handler run, connect, subscribe and ping; a message's price (``scale``) counts only the
+#: first two, as a WebSocket API's counts only messages. Checked against the AWS Price List
+#: (eu-west-1 row) and third-party copies: the pricing page's rates load by script.
 APPSYNC_EVENTS_PRICE_PER_MILLION_OPERATIONS = 1.00
 APPSYNC_EVENTS_PRICE_PER_MILLION_CONNECTION_MINUTES = 0.08
 #: IoT Core: messaging "$1.00 (per million messages)" (first billion a month) and
-#: connectivity "$0.08 (per million minutes of connection)".
+#: connectivity "$0.08 (per million minutes of connection)": the pricing page's worked
+#: example, given for Europe (Ireland); the us-east-1 rates were not found written out.
 IOT_CORE_PRICE_PER_MILLION_MESSAGES = 1.00
 IOT_CORE_PRICE_PER_MILLION_CONNECTION_MINUTES = 0.08
-#: AppSync Events operations and IoT Core messages are metered in 5 KB increments.
+#: IoT Core meters "by the number of 5 KB messages required to encode the body" (its pricing
+#: details; for MQTT the topic's bytes count too, which ``scale`` leaves out). For AppSync
+#: Events we assume the same 5 KB: AppSync's pricing did not show it in the copies we read.
 MANAGED_METERING_BYTES = 5 * 1024
 
 #: Where each scale fact above is documented (fact name → page).

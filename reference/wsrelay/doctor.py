@@ -210,7 +210,7 @@ def register(name: str, parser: argparse.ArgumentParser) -> None:
         "--port",
         type=int,
         default=environment.DEFAULT_PORT,
-        help="the port `wsrelay serve` will use (default: 8765)",
+        help=f"the port `wsrelay serve` will use (default: {environment.DEFAULT_PORT})",
     )
 
 

@@ -15,6 +15,7 @@ import signal
 import threading
 from typing import Any
 
+from wsrelay.exercises.environment import DEFAULT_PORT
 from wsrelay.local.hosted import serve_line
 from wsrelay.local.hosts import is_loopback
 
@@ -59,7 +60,10 @@ def register(name: str, parser: argparse.ArgumentParser) -> None:
         help="address to bind (default: 127.0.0.1, this machine only)",
     )
     parser.add_argument(
-        "--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)"
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)",
     )
     parser.add_argument(
         "--stage", default=None, help="stage name, the URL's path (default: dev, or the template's)"
