@@ -393,12 +393,17 @@ def test_bad_message_gets_400_and_an_error_frame(
     assert rooms == {SENDER: "A", BYSTANDER: "A"}
 
 
+@pytest.mark.parametrize("rate_limit", ["", "20"], ids=["no-rate-limit", "rate-limit"])
 @pytest.mark.parametrize(
     "body",
     ['{"action": "sendmessage", "message": "hi"}', '{"action": "joinroom", "room": "B"}'],
 )
-def test_message_from_an_unknown_connection(world: Lambda, body: str) -> None:
-    """A sender with no row (expired, or cleaned up) is told to reconnect; no row is made."""
+def test_message_from_an_unknown_connection(
+    world: Lambda, body: str, rate_limit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sender with no row (expired, or cleaned up) is told to reconnect; no row is made,
+    also when the rate limit's count (a conditional write) is what finds the row gone."""
+    monkeypatch.setenv(handlers.RATE_LIMIT_VARIABLE, rate_limit)
     world.api.live.add(SENDER)  # connected at the gateway, but its row is gone
     response = world.message(SENDER, body)
     assert response["statusCode"] == 400

@@ -18,7 +18,13 @@ from botocore.config import Config
 from fake_connections import FakeConnectionsAPI
 
 from wsrelay.broadcast import Broadcaster
-from wsrelay.store import CONNECTION_TTL_SECONDS, ROOM_INDEX, Connection, ConnectionStore
+from wsrelay.store import (
+    CONNECTION_TTL_SECONDS,
+    ROOM_INDEX,
+    Connection,
+    ConnectionStore,
+    MessageCount,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -426,7 +432,9 @@ def test_count_message_allows_the_limit_per_window(dynamodb: DynamoDBClient) -> 
     store.add("c1", "lobby", "ada")
 
     def count() -> bool:
-        return store.count_message("c1", limit=3, window_seconds=10)
+        counted = store.count_message("c1", limit=3, window_seconds=10)
+        assert counted.row == store.get("c1")  # the row as it is after the count
+        return counted.allowed
 
     assert [count(), count(), count(), count()] == [True, True, True, False]
     now[0] += 9.9  # still the first window
@@ -438,8 +446,36 @@ def test_count_message_allows_the_limit_per_window(dynamodb: DynamoDBClient) -> 
     assert store.get("c1") == Connection("c1", "lobby", "ada", NOW_MS, NOW_MS // 1000 + 7200)
 
 
+def test_count_message_reads_the_row_with_its_write(dynamodb: DynamoDBClient) -> None:
+    """Counting returns the row, so the handler needs no GetItem: one UpdateItem for a message
+    inside a window, two for the first of a window, and a full window also hands back the row."""
+    now = [NOW]
+    store = ConnectionStore(dynamodb, f"limits-{uuid.uuid4().hex[:12]}", clock=lambda: now[0])
+    store.create_table()
+    store.add("c1", "lobby", "ada")
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    dynamodb.meta.events.register("before-call.dynamodb", record)
+    try:
+        first = store.count_message("c1", limit=2, window_seconds=10)
+        second = store.count_message("c1", limit=2, window_seconds=10)
+        third = store.count_message("c1", limit=2, window_seconds=10)
+    finally:
+        dynamodb.meta.events.unregister("before-call.dynamodb", record)
+    ada = Connection("c1", "lobby", "ada", NOW_MS, NOW_MS // 1000 + CONNECTION_TTL_SECONDS)
+    assert (first, second, third) == (
+        MessageCount(True, ada),
+        MessageCount(True, ada),
+        MessageCount(False, ada),
+    )
+    assert calls == ["UpdateItem", "UpdateItem", "UpdateItem", "UpdateItem"]
+
+
 def test_count_message_creates_no_row_for_a_gone_connection(dynamodb: DynamoDBClient) -> None:
     """A connection whose row is gone is refused, and no half-made row appears."""
     store = _new_store(dynamodb)
-    assert store.count_message("gone", limit=3, window_seconds=10) is False
+    assert store.count_message("gone", limit=3, window_seconds=10) == MessageCount(False, None)
     assert store.get("gone") is None

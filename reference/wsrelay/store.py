@@ -35,6 +35,7 @@ __all__ = [
     "TTL_ATTRIBUTE",
     "Connection",
     "ConnectionStore",
+    "MessageCount",
     "ReadCost",
 ]
 
@@ -88,6 +89,16 @@ class Connection:
             connected_at=int(item.get("connectedAt", {}).get("N", "0")),
             expires_at=int(item.get("expiresAt", {}).get("N", "0")),
         )
+
+
+@dataclass(frozen=True)
+class MessageCount:
+    """What counting one message found (``ConnectionStore.count_message``)."""
+
+    #: Whether the message is within the connection's rate.
+    allowed: bool
+    #: The connection's row, or ``None`` when it is gone (then nothing was counted).
+    row: Connection | None
 
 
 @dataclass(frozen=True)
@@ -248,23 +259,28 @@ class ConnectionStore:
             return None
         return Connection.from_item(response["Attributes"])
 
-    def count_message(self, connection_id: str, *, limit: int, window_seconds: float) -> bool:
-        """Count one message of the connection; ``False`` when it is over ``limit`` per window.
+    def count_message(
+        self, connection_id: str, *, limit: int, window_seconds: float
+    ) -> MessageCount:
+        """Count one message of the connection, and return its row: one write, no read.
 
         A per-connection window that starts at the connection's first message of the window
         (two attributes on its row, ``msgWindowStart`` and ``msgCount``), counted with
         conditional updates, so that every Lambda environment sees the same count: the
         handler runs in many environments at once and none of them can count in memory.
-        The first update adds one inside a live window that is not full; when the window
-        has run out (or never started) the second starts a new one at one. When both
-        conditions fail the window is full, or the row is gone (the caller has just read it).
+        The first update adds one inside a live window that is not full. When its condition
+        fails, DynamoDB hands back the row as it was (``ReturnValuesOnConditionCheckFailure``):
+        no row means the connection is gone; a live window means it is full; otherwise the
+        window has run out (or never started) and a second update starts a new one at one.
+        Either update that succeeds returns the row (``ReturnValues``), so the caller needs no
+        ``GetItem`` of its own.
         """
         now_ms = int(self._clock() * 1000)
         cutoff = now_ms - int(window_seconds * 1000)
         key = {"connectionId": {"S": connection_id}}
         conditional = self.client.exceptions.ConditionalCheckFailedException
         try:
-            self.client.update_item(
+            response = self.client.update_item(
                 TableName=self.table_name,
                 Key=key,
                 UpdateExpression="ADD msgCount :one",
@@ -274,12 +290,18 @@ class ConnectionStore:
                     ":cutoff": {"N": str(cutoff)},
                     ":limit": {"N": str(limit)},
                 },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            return True
-        except conditional:
-            pass
+            return MessageCount(allowed=True, row=Connection.from_item(response["Attributes"]))
+        except conditional as exc:
+            old = _item_of_failed_condition(exc)
+        if old is None:
+            return MessageCount(allowed=False, row=None)
+        if int(old.get("msgWindowStart", {}).get("N", "0")) > cutoff:
+            return MessageCount(allowed=False, row=Connection.from_item(old))
         try:
-            self.client.update_item(
+            response = self.client.update_item(
                 TableName=self.table_name,
                 Key=key,
                 UpdateExpression="SET msgWindowStart = :now, msgCount = :one",
@@ -292,10 +314,14 @@ class ConnectionStore:
                     ":one": {"N": "1"},
                     ":cutoff": {"N": str(cutoff)},
                 },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            return True
-        except conditional:
-            return False
+            return MessageCount(allowed=True, row=Connection.from_item(response["Attributes"]))
+        except conditional as exc:
+            # Another environment started the new window first, or the row has just gone.
+            latest = _item_of_failed_condition(exc)
+            return MessageCount(allowed=False, row=Connection.from_item(latest) if latest else None)
 
     # --- rooms ----------------------------------------------------------------------------
 
@@ -374,6 +400,13 @@ class ConnectionStore:
                 break
             kwargs["ExclusiveStartKey"] = last_key
         return sorted(rows, key=lambda c: (c.room, c.connection_id))
+
+
+def _item_of_failed_condition(error: Exception) -> dict[str, Any] | None:
+    """The item as it was when a write's condition failed (``ReturnValuesOnConditionCheckFailure``
+    ``ALL_OLD``); ``None`` when there was none."""
+    item = getattr(error, "response", {}).get("Item")
+    return item if isinstance(item, dict) and item else None
 
 
 def _item(row: Connection) -> dict[str, Any]:

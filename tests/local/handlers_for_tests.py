@@ -466,10 +466,27 @@ def dynamodb_script(event: Event, context: Any) -> Any:
             TableName=table_name,
             Item={"connectionId": {"S": f"{tag}-1"}},
             ConditionExpression="attribute_not_exists(connectionId)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
         out["conditional"] = "accepted"
     except client.exceptions.ConditionalCheckFailedException as exc:
         out["conditional"] = exc.response["Error"]["Code"]
+        out["conditional_item"] = exc.response.get("Item")  # a modelled field of the error
+    try:
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "ConditionCheck": {
+                        "TableName": table_name,
+                        "Key": {"connectionId": {"S": f"{tag}-2"}},
+                        "ConditionExpression": "attribute_not_exists(connectionId)",
+                    }
+                }
+            ]
+        )
+        out["transaction"] = "accepted"
+    except client.exceptions.TransactionCanceledException as exc:
+        out["transaction"] = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
     try:
         client.get_item(TableName="no-such-table", Key={"connectionId": {"S": "x"}})
     except client.exceptions.ResourceNotFoundException as exc:

@@ -29,11 +29,19 @@ def run_script(tmp_path: Path, *, fast_path: bool) -> tuple[dict[str, object], i
 
 
 def test_the_fast_path_answers_as_http_does(tmp_path: Path) -> None:
-    """Items, pages (LastEvaluatedKey), modelled errors and timestamps are the same both ways."""
+    """Items, pages (LastEvaluatedKey), modelled errors with their fields, and timestamps are the
+    same both ways."""
     fast, fast_requests = run_script(tmp_path / "fast", fast_path=True)
     slow, slow_requests = run_script(tmp_path / "http", fast_path=False)
     assert fast == slow
     assert fast["conditional"] == "ConditionalCheckFailedException"
+    # The errors' modelled fields, which botocore parses in a second pass over an error.
+    assert fast["conditional_item"] == {
+        "connectionId": {"S": "t-1"},
+        "roomId": {"S": "room-t"},
+        "n": {"N": "1"},
+    }
+    assert fast["transaction"] == ["ConditionalCheckFailed"]
     assert fast["missing_table"] == "ResourceNotFoundException"
     assert fast["created_is_datetime"] == "datetime"
     query = fast["query"]

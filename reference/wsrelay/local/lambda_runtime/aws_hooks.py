@@ -321,7 +321,17 @@ def fast_path_dynamodb(channel: Channel, model: Any, params: dict[str, Any], reg
     reply = channel.call({"t": "dynamodb", "target": target, "body": data, "region": region})
     headers = HTTPHeaders.from_dict(dict(reply["headers"]))
     response = {"status_code": reply["status"], "headers": headers, "body": reply["body"]}
-    parsed = create_parser(model.service_model.protocol).parse(response, model.output_shape)
+    parser = create_parser(model.service_model.protocol)
+    parsed = parser.parse(response, model.output_shape)
+    if reply["status"] >= 300:
+        # An error's modelled fields (the old item of a failed condition with
+        # ReturnValuesOnConditionCheckFailure, a cancelled transaction's CancellationReasons)
+        # are parsed in a second pass with the error's own shape, as botocore's endpoint
+        # does for every HTTP answer of 300 or more.
+        code = parsed.get("Error", {}).get("Code")
+        shape = model.service_model.shape_for_error_code(code) if code else None
+        if shape is not None:
+            parsed.update(parser.parse(response, shape))
     return AWSResponse(params["url"], reply["status"], headers, None), parsed
 
 
