@@ -20,7 +20,12 @@ No member is posted twice: Query pages are disjoint, each page goes to one invoc
 fan-out function never raises (a failed post is counted and logged, not retried), and the
 deploy sets its event invoke configuration to ``MaximumRetryAttempts: 0``, so Lambda does
 not run a page again. The price is at most once: a page whose event Lambda drops (it keeps
-events up to 6 hours) is not delivered.
+events up to 6 hours) is not delivered. One caveat is Lambda's own: "Even if your function
+doesn't return an error, it's possible for it to receive the same event from Lambda multiple
+times because the queue itself is eventually consistent"
+(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), and such
+a page posts its members twice. No guard against that yet: it would be an id per page in the
+event, claimed with a conditional ``PutItem`` (``attribute_not_exists``) before posting.
 
 Standard library and boto3 only: this ships to Lambda with ``wsrelay.handlers``.
 """
