@@ -19,7 +19,7 @@ HOME = Path(aws_facts.__file__)
 #: Numbers that are AWS facts, as a module would write them (29 s as 29 or 29.0, …).
 NUMBERS: set[object] = {32_768, 131_072, 7_200, 600, 29, 900}
 #: The scale facts (notebook 08) distinctive enough to look for (500 and 1,000 are not).
-NUMBERS |= {1_048_576, 262_144, 1_769, 3_000, 0.25, 0.0000166667, 0.08, 0.125}
+NUMBERS |= {1_048_576, 262_144, 21_600, 1_769, 3_000, 0.25, 0.0000166667, 0.08, 0.125}
 #: Strings that are AWS facts: the @connections error codes and the predefined route keys.
 STRINGS: set[object] = {
     "GoneException",
@@ -70,6 +70,7 @@ def test_the_scale_facts_are_awss_and_each_names_its_page() -> None:
     assert aws_facts.LAMBDA_CONCURRENCY_DEFAULT == 1_000
     assert aws_facts.LAMBDA_ASYNC_PAYLOAD_BYTES == 1024 * 1024  # Invoke, Event: 1 MB
     assert aws_facts.LAMBDA_INVOKE_ASYNC_PAYLOAD_BYTES == 256 * 1024  # InvokeAsync: 256 KB
+    assert aws_facts.LAMBDA_ASYNC_MAX_EVENT_AGE_SECONDS == 6 * 60 * 60
     assert aws_facts.LAMBDA_MB_PER_VCPU == 1_769
     assert aws_facts.DYNAMODB_PARTITION_READ_UNITS == 3_000
     assert aws_facts.DYNAMODB_PARTITION_WRITE_UNITS == 1_000
@@ -94,6 +95,7 @@ def test_the_scale_facts_are_awss_and_each_names_its_page() -> None:
     documented = {
         "NEW_CONNECTIONS_PER_SECOND", "ACCOUNT_REQUESTS_PER_SECOND", "LAMBDA_CONCURRENCY_DEFAULT",
         "LAMBDA_ASYNC_PAYLOAD_BYTES", "LAMBDA_INVOKE_ASYNC_PAYLOAD_BYTES", "LAMBDA_MB_PER_VCPU",
+        "LAMBDA_ASYNC_MAX_EVENT_AGE_SECONDS",
         "DYNAMODB_PARTITION_READ_UNITS", "DYNAMODB_PARTITION_WRITE_UNITS",
         "WEBSOCKET_PRICE_PER_MILLION_MESSAGES", "WEBSOCKET_PRICE_PER_MILLION_CONNECTION_MINUTES",
         "MESSAGE_METERING_BYTES", "LAMBDA_PRICE_PER_GB_SECOND", "LAMBDA_PRICE_PER_MILLION_REQUESTS",

@@ -20,6 +20,7 @@ from fake_connections import FakeConnectionsAPI
 from wsrelay.broadcast import Broadcaster
 from wsrelay.store import (
     CONNECTION_TTL_SECONDS,
+    PAGE_CLAIM_PREFIX,
     ROOM_INDEX,
     Connection,
     ConnectionStore,
@@ -479,3 +480,22 @@ def test_count_message_creates_no_row_for_a_gone_connection(dynamodb: DynamoDBCl
     store = _new_store(dynamodb)
     assert store.count_message("gone", limit=3, window_seconds=10) == MessageCount(False, None)
     assert store.get("gone") is None
+
+
+def test_a_page_is_claimed_once_and_is_no_connection(dynamodb: DynamoDBClient) -> None:
+    """The fan-out's page claim: the first claim wins, a second (a duplicate event) loses; the
+    claim is in no room and not among the connections, and expires after the given time."""
+    store = _new_store(dynamodb)
+    store.add("c1", "big", "ada")
+    assert store.claim_page("b1:1", keep_seconds=21_600) is True
+    assert store.claim_page("b1:1", keep_seconds=21_600) is False
+    assert store.claim_page("b1:2", keep_seconds=21_600) is True
+    assert [c.connection_id for c in store.all_connections()] == ["c1"]
+    assert [c.connection_id for c in store.room_members("big")] == ["c1"]
+    claim = dynamodb.get_item(
+        TableName=store.table_name, Key={"connectionId": {"S": PAGE_CLAIM_PREFIX + "b1:1"}}
+    )["Item"]
+    assert claim == {
+        "connectionId": {"S": "fanout-page#b1:1"},
+        "expiresAt": {"N": str(int(NOW) + 21_600)},
+    }

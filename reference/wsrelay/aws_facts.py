@@ -36,6 +36,7 @@ __all__ = [
     "INTEGRATION_TIMEOUT_SECONDS",
     "IOT_CORE_PRICE_PER_MILLION_CONNECTION_MINUTES",
     "IOT_CORE_PRICE_PER_MILLION_MESSAGES",
+    "LAMBDA_ASYNC_MAX_EVENT_AGE_SECONDS",
     "LAMBDA_ASYNC_PAYLOAD_BYTES",
     "LAMBDA_CONCURRENCY_DEFAULT",
     "LAMBDA_INVOKE_ASYNC_PAYLOAD_BYTES",
@@ -92,6 +93,9 @@ LAMBDA_CONCURRENCY_DEFAULT = 1_000
 #: payload size is 1 MB" (API_Invoke, and the Lambda quotas page); 256 KB before AWS raised it
 #: in 2025 (AWS Compute Blog, "More room to build serverless services").
 LAMBDA_ASYNC_PAYLOAD_BYTES = 1_048_576
+#: How long Lambda keeps an asynchronous event it has not run: "up to 6 hours" (asynchronous
+#: invocation: error handling, and ``MaximumEventAgeInSeconds``, at most 21,600).
+LAMBDA_ASYNC_MAX_EVENT_AGE_SECONDS = 21_600
 #: The deprecated ``InvokeAsync`` action: "The payload limit is 256KB" (API_InvokeAsync).
 LAMBDA_INVOKE_ASYNC_PAYLOAD_BYTES = 262_144
 #: "At 1,769 MB, a function has the equivalent of one vCPU" (Lambda memory configuration):
@@ -140,6 +144,7 @@ SOURCES: dict[str, str] = {
     "ACCOUNT_REQUESTS_PER_SECOND": "https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html",
     "LAMBDA_CONCURRENCY_DEFAULT": "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
     "LAMBDA_ASYNC_PAYLOAD_BYTES": "https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html",
+    "LAMBDA_ASYNC_MAX_EVENT_AGE_SECONDS": "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html",
     "LAMBDA_INVOKE_ASYNC_PAYLOAD_BYTES": "https://docs.aws.amazon.com/lambda/latest/dg/API_InvokeAsync.html",
     "LAMBDA_MB_PER_VCPU": "https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html",
     "DYNAMODB_PARTITION_WRITE_UNITS": "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html",

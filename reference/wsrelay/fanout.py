@@ -20,12 +20,17 @@ No member is posted twice: Query pages are disjoint, each page goes to one invoc
 fan-out function never raises (a failed post is counted and logged, not retried), and the
 deploy sets its event invoke configuration to ``MaximumRetryAttempts: 0``, so Lambda does
 not run a page again. The price is at most once: a page whose event Lambda drops (it keeps
-events up to 6 hours) is not delivered. One caveat is Lambda's own: "Even if your function
+events up to 6 hours) is not delivered. That leaves Lambda's own queue: "Even if your function
 doesn't return an error, it's possible for it to receive the same event from Lambda multiple
 times because the queue itself is eventually consistent"
 (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html), and such
-a page posts its members twice. No guard against that yet: it would be an id per page in the
-event, claimed with a conditional ``PutItem`` (``attribute_not_exists``) before posting.
+a page would post its members twice. So each page's event carries an id of its own
+(``pageId``: the broadcast's and the page's number), and the fan-out function first claims it
+in the connections table with a conditional ``PutItem`` (``ConnectionStore.claim_page``): a
+second event for the same page finds the claim and posts nothing. A claim costs one write per
+page (a thousandth of a write per member) and expires with the events Lambda could still
+deliver (6 hours). A claim that DynamoDB fails to write does not stop the page: it is posted,
+since a lost page is worse than the rare duplicate.
 
 Standard library and boto3 only: this ships to Lambda with ``wsrelay.handlers``.
 """
@@ -34,11 +39,13 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from wsrelay import aws_facts
 from wsrelay.broadcast import Broadcaster, BroadcastResult
 from wsrelay.store import ConnectionStore
 
@@ -83,16 +90,23 @@ class FanoutResult:
 
 
 def fanout_event(
-    room: str, payload: str, endpoint: str, connection_ids: list[str]
+    room: str, payload: str, endpoint: str, connection_ids: list[str], page_id: str | None = None
 ) -> dict[str, Any]:
-    """The event a fan-out invocation gets: one page of a room and what to post to it."""
-    return {
+    """The event a fan-out invocation gets: one page of a room and what to post to it.
+
+    ``page_id`` names the page, once across all broadcasts: the fan-out function posts a page
+    whose id it has seen before no second time (module docstring).
+    """
+    event: dict[str, Any] = {
         "wsrelay": "fanout",
         "room": room,
         "payload": payload,
         "endpoint": endpoint,
         "connectionIds": connection_ids,
     }
+    if page_id is not None:
+        event["pageId"] = page_id
+    return event
 
 
 class SplitFanout:
@@ -130,11 +144,14 @@ class SplitFanout:
         result = FanoutResult()
         pages = self.store.room_pages(room, page_size=self.page_size)
         first = next(pages, [])
+        broadcast_id = uuid.uuid4().hex
         with ThreadPoolExecutor(DISPATCH_THREADS, thread_name_prefix="fanout") as dispatch:
             handed = []
-            for page in pages:  # read while the events of earlier pages are being handed on
+            # Read while the events of earlier pages are being handed on.
+            for number, page in enumerate(pages, start=1):
                 ids = [member.connection_id for member in page]
-                event = fanout_event(room, payload, self.endpoint, ids)
+                page_id = f"{broadcast_id}:{number}"
+                event = fanout_event(room, payload, self.endpoint, ids, page_id)
                 handed.append((len(ids), dispatch.submit(self.invoke, event)))
             result.own = self.broadcaster.post_to((m.connection_id for m in first), payload)
             for count, future in handed:
@@ -150,16 +167,38 @@ class SplitFanout:
 
 
 def handle_fanout_event(event: Mapping[str, Any], broadcaster: Broadcaster) -> dict[str, Any]:
-    """Post one page (see :func:`fanout_event`); never raises, so Lambda never retries it."""
+    """Post one page (see :func:`fanout_event`) unless its ``pageId`` was posted before; never
+    raises, so Lambda never retries it."""
     try:
         ids = [str(i) for i in event["connectionIds"]]
-        result = broadcaster.post_to(ids, str(event["payload"]))
+        payload = str(event["payload"])
     except Exception as exc:  # an unreadable event: nothing was posted, nothing to retry
         logger.error("a fan-out event could not be handled: %s", exc, exc_info=True)
+        return {"delivered": 0, "gone": 0, "failed": 0, "error": str(exc)}
+    page_id = event.get("pageId")
+    if page_id is not None and not _claim(broadcaster, str(page_id)):
+        # Expected now and then (module docstring), and handled: a line, not a warning.
+        logger.info("page %s was posted already (a duplicate event): skipped", page_id)
+        return {"delivered": 0, "gone": 0, "failed": 0, "duplicate": True}
+    try:
+        result = broadcaster.post_to(ids, payload)
+    except Exception as exc:  # not retried either: Lambda would post the page again
+        logger.error("a fan-out page could not be posted: %s", exc, exc_info=True)
         return {"delivered": 0, "gone": 0, "failed": 0, "error": str(exc)}
     if result.gone:
         logger.info("removed %d stale connection(s) from %s", len(result.gone), event.get("room"))
     return {"delivered": result.delivered, "gone": len(result.gone), "failed": len(result.failed)}
+
+
+def _claim(broadcaster: Broadcaster, page_id: str) -> bool:
+    """Claim the page; ``True`` also when the claim cannot be written (module docstring)."""
+    try:
+        return broadcaster.store.claim_page(
+            page_id, keep_seconds=aws_facts.LAMBDA_ASYNC_MAX_EVENT_AGE_SECONDS
+        )
+    except Exception as exc:  # the page still goes out: a duplicate beats a lost page
+        logger.warning("could not claim page %s, posting it anyway: %s", page_id, exc)
+        return True
 
 
 def encode_event(event: Mapping[str, Any]) -> bytes:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONNECTION_TTL_SECONDS",
+    "PAGE_CLAIM_PREFIX",
     "ROOM_INDEX",
     "TABLE_SCHEMA",
     "TTL_ATTRIBUTE",
@@ -40,6 +41,9 @@ __all__ = [
 ]
 
 ROOM_INDEX = "byRoom"
+#: The key prefix of a fan-out page's claim (``ConnectionStore.claim_page``): never a
+#: connection id, which API Gateway makes of base64 characters only.
+PAGE_CLAIM_PREFIX = "fanout-page#"
 #: API Gateway closes a WebSocket connection after 2 hours at most, so no row should
 #: outlive that (``wsrelay.aws_facts``).
 CONNECTION_TTL_SECONDS = aws_facts.MAX_CONNECTION_SECONDS
@@ -323,6 +327,32 @@ class ConnectionStore:
             latest = _item_of_failed_condition(exc)
             return MessageCount(allowed=False, row=Connection.from_item(latest) if latest else None)
 
+    # --- fan-out pages ----------------------------------------------------------------------
+
+    def claim_page(self, page_id: str, *, keep_seconds: int) -> bool:
+        """Record that a fan-out page is being posted; ``False`` if it already was.
+
+        Lambda's queue may hand the fan-out function the same event twice (``wsrelay.fanout``),
+        so the first invocation to claim a page's id posts it and any other skips it. The
+        claim is an item of its own in this table, ``connectionId`` = ``PAGE_CLAIM_PREFIX`` +
+        the id, written with ``attribute_not_exists``; it has no ``roomId``, so it is in no
+        room (``byRoom`` is sparse) and :meth:`all_connections` leaves it out, and its
+        ``expiresAt`` lets TTL remove it once Lambda can no longer deliver the event.
+        """
+        expires_at = int(self._clock()) + keep_seconds
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "connectionId": {"S": PAGE_CLAIM_PREFIX + page_id},
+                    TTL_ATTRIBUTE: {"N": str(expires_at)},
+                },
+                ConditionExpression="attribute_not_exists(connectionId)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     # --- rooms ----------------------------------------------------------------------------
 
     def room_pages(self, room: str, *, page_size: int | None = None) -> Iterator[list[Connection]]:
@@ -389,12 +419,15 @@ class ConnectionStore:
             kwargs["ExclusiveStartKey"] = last_key
 
     def all_connections(self) -> list[Connection]:
-        """Return every row, sorted by room then connection id (for display and tests)."""
+        """Return every connection's row, sorted by room then connection id (for display and
+        tests)."""
         rows: list[Connection] = []
         kwargs: dict[str, Any] = {"TableName": self.table_name}
         while True:
             page = self.client.scan(**kwargs)
-            rows.extend(Connection.from_item(item) for item in page.get("Items", []))
+            # Only connections: a fan-out page's claim (``claim_page``) has no room.
+            items = page.get("Items", [])
+            rows.extend(Connection.from_item(item) for item in items if "roomId" in item)
             last_key = page.get("LastEvaluatedKey")
             if not last_key:
                 break

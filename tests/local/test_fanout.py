@@ -76,3 +76,28 @@ def test_a_malformed_event_never_raises() -> None:
         broadcaster = Broadcaster(gw.management_client(), gw.store())
         answer = handle_fanout_event({"payload": "x"}, broadcaster)
         assert answer["delivered"] == 0 and "connectionIds" in answer["error"]
+
+
+def test_a_duplicate_event_posts_its_page_no_second_time() -> None:
+    """Lambda's queue may deliver an event twice: each page's event carries its own id, and a
+    second delivery of it is skipped, while another broadcast's pages are posted as usual."""
+    with LocalGateway(port=0, table_name=unique_table()) as gw:
+        clients = members(gw, "r", 5)
+        store = gw.store()
+        broadcaster = Broadcaster(gw.management_client(), store)
+        events: list[dict[str, Any]] = []
+
+        def invoke(event: Mapping[str, Any]) -> None:
+            events.append(json.loads(json.dumps(event)))
+            handle_fanout_event(events[-1], broadcaster)
+
+        fanout = SplitFanout(store, broadcaster, invoke, gw.management_url, page_size=2)
+        fanout.broadcast("r", "first")
+        page_ids = [e["pageId"] for e in events]
+        assert len(page_ids) == 2 and len(set(page_ids)) == 2
+        again = [handle_fanout_event(event, broadcaster) for event in events]  # redelivered
+        assert again == [{"delivered": 0, "gone": 0, "failed": 0, "duplicate": True}] * 2
+        fanout.broadcast("r", "second")  # new ids: posted
+        assert len({e["pageId"] for e in events}) == 4
+        assert [got(ws) for ws in clients] == [["first", "second"]] * 5
+        assert len(store.all_connections()) == 5  # the claims are no connections
