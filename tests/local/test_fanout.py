@@ -43,31 +43,43 @@ def got(ws: websocket.WebSocket, timeout: float = 1.0) -> list[str]:
         return frames
 
 
+class Split:
+    """A ``SplitFanout`` in pages of 2 whose ``invoke`` hands each event, as JSON (as Lambda
+    does), to the fan-out function's own handler, and records it; Lambda refuses the events
+    whose numbers (from 1) are in ``refuse``."""
+
+    def __init__(self, gw: LocalGateway, refuse: frozenset[int] = frozenset()) -> None:
+        self.broadcaster = Broadcaster(gw.management_client(), gw.store())
+        self.events: list[dict[str, Any]] = []
+        self.refuse = refuse
+        self.fanout = SplitFanout(
+            self.broadcaster.store, self.broadcaster, self.invoke, gw.management_url, page_size=2
+        )
+
+    def invoke(self, event: Mapping[str, Any]) -> None:
+        self.events.append(json.loads(json.dumps(event)))
+        if len(self.events) in self.refuse:
+            raise RuntimeError("TooManyRequestsException: Rate Exceeded.")
+        handle_fanout_event(self.events[-1], self.broadcaster)
+
+
 def test_pages_are_handed_on_and_a_refused_page_is_counted() -> None:
     """Pages of 2 in a room of 7: the first posted here, the rest by the fan-out's handler;
     a page Lambda refuses is counted, its members get nothing, the others get it once."""
     with LocalGateway(port=0, table_name=unique_table()) as gw:
         clients = members(gw, "r", 7)
-        store = gw.store()
-        broadcaster = Broadcaster(gw.management_client(), store)
-        events: list[Mapping[str, Any]] = []
-
-        def invoke(event: Mapping[str, Any]) -> None:
-            events.append(event)
-            if len(events) == 2:
-                raise RuntimeError("TooManyRequestsException: Rate Exceeded.")
-            handle_fanout_event(json.loads(json.dumps(event)), broadcaster)
-
-        fanout = SplitFanout(store, broadcaster, invoke, gw.management_url, page_size=2)
-        result = fanout.broadcast("r", "hello")
+        split = Split(gw, refuse=frozenset({2}))
+        result = split.fanout.broadcast("r", "hello")
         assert result.own.delivered == 2
         assert (result.pages_handed_on, result.members_handed_on) == (2, 3)
         assert len(result.refused) == 1 and "Rate Exceeded" in result.refused[0]
-        pages = [set(e["connectionIds"]) for e in events]
+        pages = [set(e["connectionIds"]) for e in split.events]
         assert sum(len(p) for p in pages) == 5 and len(set().union(*pages)) == 5  # disjoint
         counts = [len(got(ws)) for ws in clients]
         assert sorted(counts) == [0, 0, 1, 1, 1, 1, 1]  # the refused page's two got nothing
-        assert all(e["endpoint"] == gw.management_url and e["payload"] == "hello" for e in events)
+        assert all(
+            e["endpoint"] == gw.management_url and e["payload"] == "hello" for e in split.events
+        )
 
 
 def test_a_malformed_event_never_raises() -> None:
@@ -83,21 +95,13 @@ def test_a_duplicate_event_posts_its_page_no_second_time() -> None:
     second delivery of it is skipped, while another broadcast's pages are posted as usual."""
     with LocalGateway(port=0, table_name=unique_table()) as gw:
         clients = members(gw, "r", 5)
-        store = gw.store()
-        broadcaster = Broadcaster(gw.management_client(), store)
-        events: list[dict[str, Any]] = []
-
-        def invoke(event: Mapping[str, Any]) -> None:
-            events.append(json.loads(json.dumps(event)))
-            handle_fanout_event(events[-1], broadcaster)
-
-        fanout = SplitFanout(store, broadcaster, invoke, gw.management_url, page_size=2)
-        fanout.broadcast("r", "first")
-        page_ids = [e["pageId"] for e in events]
+        split = Split(gw)
+        split.fanout.broadcast("r", "first")
+        page_ids = [e["pageId"] for e in split.events]
         assert len(page_ids) == 2 and len(set(page_ids)) == 2
-        again = [handle_fanout_event(event, broadcaster) for event in events]  # redelivered
+        again = [handle_fanout_event(e, split.broadcaster) for e in split.events]  # redelivered
         assert again == [{"delivered": 0, "gone": 0, "failed": 0, "duplicate": True}] * 2
-        fanout.broadcast("r", "second")  # new ids: posted
-        assert len({e["pageId"] for e in events}) == 4
+        split.fanout.broadcast("r", "second")  # new ids: posted
+        assert len({e["pageId"] for e in split.events}) == 4
         assert [got(ws) for ws in clients] == [["first", "second"]] * 5
-        assert len(store.all_connections()) == 5  # the claims are no connections
+        assert len(split.broadcaster.store.all_connections()) == 5  # the claims are no connections
