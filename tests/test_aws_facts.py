@@ -29,6 +29,8 @@ STRINGS: set[object] = {
     "$connect",
     "$disconnect",
     "$default",
+    "Unauthorized",
+    "execute-api:Invoke",
 }
 #: Where a literal is allowed, and why.
 ALLOWED: dict[str, set[object]] = {
@@ -42,6 +44,8 @@ ALLOWED: dict[str, set[object]] = {
     # The model answer of the learner's own Lambda file: one file that ships alone (no
     # wsrelay in its package), written as the learner writes it.
     "exercises/chat_app/lambda_function.py": {"$connect", "$disconnect"},
+    # The model answer of notebook 09's exercise, shown to the learner as written.
+    "exercises/nb09.py": {"execute-api:Invoke"},
 }
 
 

@@ -34,10 +34,11 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wsrelay import aws_facts, events
 from wsrelay.protocol import DEFAULT_ROOM
 
 __all__ = [
@@ -59,9 +60,9 @@ SECRET_VARIABLE = "TOKEN_SECRET"
 #: The key of the user's name in the authorizer's ``context`` (``requestContext.authorizer``).
 CONTEXT_NAME = "name"
 #: What an authorizer raises to refuse with 401 (API Gateway's documented spelling).
-UNAUTHORIZED = "Unauthorized"
+UNAUTHORIZED = aws_facts.AUTHORIZER_UNAUTHORIZED
 #: The IAM action an authorizer's policy allows or denies.
-INVOKE = "execute-api:Invoke"
+INVOKE = aws_facts.INVOKE_ACTION
 
 
 class InvalidToken(ValueError):
@@ -156,17 +157,13 @@ def policy_answer(name: str, effect: str, method_arn: str) -> dict[str, Any]:
     }
 
 
-def _query(event: Mapping[str, Any]) -> Mapping[str, str]:
-    return event.get("queryStringParameters") or {}
-
-
 def lambda_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """The ``REQUEST`` authorizer's entry point (see the module's docstring).
 
     Raises:
         Exception: ``"Unauthorized"`` for a missing or invalid token (401).
     """
-    query = _query(event)
+    query = events.query_parameters(event)  # read as $connect's handler reads it
     try:
         claims = verify_token(query.get("token", ""), os.environ.get(SECRET_VARIABLE, ""))
     except InvalidToken as exc:

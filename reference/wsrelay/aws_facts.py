@@ -24,6 +24,7 @@ __all__ = [
     "ACCOUNT_REQUESTS_PER_SECOND",
     "APPSYNC_EVENTS_PRICE_PER_MILLION_CONNECTION_MINUTES",
     "APPSYNC_EVENTS_PRICE_PER_MILLION_OPERATIONS",
+    "AUTHORIZER_UNAUTHORIZED",
     "CONNECT_ROUTE",
     "DEFAULT_ROUTE",
     "DISCONNECT_ROUTE",
@@ -34,6 +35,7 @@ __all__ = [
     "GONE",
     "IDLE_TIMEOUT_SECONDS",
     "INTEGRATION_TIMEOUT_SECONDS",
+    "INVOKE_ACTION",
     "IOT_CORE_PRICE_PER_MILLION_CONNECTION_MINUTES",
     "IOT_CORE_PRICE_PER_MILLION_MESSAGES",
     "LAMBDA_ASYNC_MAX_EVENT_AGE_SECONDS",
@@ -169,6 +171,13 @@ DISCONNECT_ROUTE = "$disconnect"
 #: The route of a frame no other route matches (and of a frame that is not JSON).
 DEFAULT_ROUTE = "$default"
 PREDEFINED_ROUTES = frozenset({CONNECT_ROUTE, DISCONNECT_ROUTE, DEFAULT_ROUTE})
+
+# --- Lambda authorizers (apigateway-websocket-api-lambda-auth.html) -------------------------
+
+#: What a Lambda authorizer raises to be answered 401: ``Exception("Unauthorized")``, spelt so.
+AUTHORIZER_UNAUTHORIZED = "Unauthorized"
+#: The IAM action an authorizer's policy allows or denies on the ``$connect`` route's ARN.
+INVOKE_ACTION = "execute-api:Invoke"
 
 # --- the @connections API's errors (botocore model apigatewaymanagementapi) ----------------
 

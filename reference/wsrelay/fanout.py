@@ -172,22 +172,23 @@ def handle_fanout_event(event: Mapping[str, Any], broadcaster: Broadcaster) -> d
     try:
         ids = [str(i) for i in event["connectionIds"]]
         payload = str(event["payload"])
+        page_id = event.get("pageId")
+        if page_id is not None and not _claim(broadcaster, str(page_id)):
+            # Expected now and then (module docstring), and handled: a line, not a warning.
+            logger.info("page %s was posted already (a duplicate event): skipped", page_id)
+            return _nothing_posted(duplicate=True)
+        result = broadcaster.post_to(ids, payload)
     except Exception as exc:  # an unreadable event: nothing was posted, nothing to retry
         logger.error("a fan-out event could not be handled: %s", exc, exc_info=True)
-        return {"delivered": 0, "gone": 0, "failed": 0, "error": str(exc)}
-    page_id = event.get("pageId")
-    if page_id is not None and not _claim(broadcaster, str(page_id)):
-        # Expected now and then (module docstring), and handled: a line, not a warning.
-        logger.info("page %s was posted already (a duplicate event): skipped", page_id)
-        return {"delivered": 0, "gone": 0, "failed": 0, "duplicate": True}
-    try:
-        result = broadcaster.post_to(ids, payload)
-    except Exception as exc:  # not retried either: Lambda would post the page again
-        logger.error("a fan-out page could not be posted: %s", exc, exc_info=True)
-        return {"delivered": 0, "gone": 0, "failed": 0, "error": str(exc)}
+        return _nothing_posted(error=str(exc))
     if result.gone:
         logger.info("removed %d stale connection(s) from %s", len(result.gone), event.get("room"))
     return {"delivered": result.delivered, "gone": len(result.gone), "failed": len(result.failed)}
+
+
+def _nothing_posted(**why: Any) -> dict[str, Any]:
+    """The fan-out function's answer for a page it posted to no one, and why."""
+    return {"delivered": 0, "gone": 0, "failed": 0, **why}
 
 
 def _claim(broadcaster: Broadcaster, page_id: str) -> bool:

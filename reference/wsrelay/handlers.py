@@ -422,8 +422,8 @@ def dependencies_from_environment(event: Mapping[str, Any]) -> Dependencies:
 def fanout_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """The fan-out function's entry point: post one page of a room (``wsrelay.fanout``).
 
-    Never raises, so Lambda does not retry a page (its retries are off as well); only the
-    rare duplicate event of Lambda's own queue runs one twice (``wsrelay.fanout``).
+    Never raises, so Lambda does not retry a page (its retries are off as well); a duplicate
+    event of Lambda's own queue finds the page's claim and posts nothing (``wsrelay.fanout``).
     """
     table = os.environ.get(TABLE_VARIABLE)
     if not table:

@@ -302,7 +302,7 @@ class ConnectionStore:
             old = _item_of_failed_condition(exc)
         if old is None:
             return MessageCount(allowed=False, row=None)
-        if int(old.get("msgWindowStart", {}).get("N", "0")) > cutoff:
+        if int(old.get("msgWindowStart", {}).get("N", "0")) > cutoff:  # full
             return MessageCount(allowed=False, row=Connection.from_item(old))
         try:
             response = self.client.update_item(
@@ -325,7 +325,8 @@ class ConnectionStore:
         except conditional as exc:
             # Another environment started the new window first, or the row has just gone.
             latest = _item_of_failed_condition(exc)
-            return MessageCount(allowed=False, row=Connection.from_item(latest) if latest else None)
+            row = None if latest is None else Connection.from_item(latest)
+            return MessageCount(allowed=False, row=row)
 
     # --- fan-out pages ----------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from wsrelay import aws_facts
 from wsrelay.exercises.core import Exercise, Incorrect, call
 
 __all__ = ["ASKED", "connect_policy", "q1"]
@@ -47,7 +48,7 @@ def connect_policy(event: dict[str, Any], name: str, allowed: bool) -> dict[str,
     }
 
 
-def _event(region: str, account: str, api_id: str, stage: str, token: str) -> dict[str, Any]:
+def _event(region: str, account: str, api_id: str, stage: str) -> dict[str, Any]:
     """A REQUEST authorizer event for ``$connect``, as API Gateway sends it (the parts that
     matter here; ``wsrelay.local.apigateway.authorizer.authorizer_event`` makes whole ones)."""
     from wsrelay.aws_facts import CONNECT_ROUTE
@@ -56,7 +57,7 @@ def _event(region: str, account: str, api_id: str, stage: str, token: str) -> di
     return {
         "type": "REQUEST",
         "methodArn": method_arn(region, account, api_id, stage),
-        "queryStringParameters": {"room": "lobby", "token": token},
+        "queryStringParameters": {"room": "lobby", "token": "t"},
         "requestContext": {
             "routeKey": CONNECT_ROUTE,
             "eventType": "CONNECT",
@@ -99,7 +100,7 @@ def _why_500(answer: object) -> str:
 
 def _check(answer: Callable[[dict[str, Any], str, bool], object]) -> None:
     for (region, account, api_id, stage), name in zip(ASKED, ("ada", "grace"), strict=True):
-        event = _event(region, account, api_id, stage, token="t")
+        event = _event(region, account, api_id, stage)
         arn = event["methodArn"]
         shown = f"connect_policy(event, {name!r}, True) for {arn}"
         got = call(answer, event, name, True, what=shown)
@@ -131,12 +132,12 @@ def _check(answer: Callable[[dict[str, Any], str, bool], object]) -> None:
                     "should say what it allows, even though WebSocket authorizers are not "
                     "cached and this one is used for this one request"
                 )
-    event = _event(*ASKED[0], token="t")
+    event = _event(*ASKED[0])
     shown = "connect_policy(event, 'mallory', False)"
     try:
         got = call(answer, event, "mallory", False, what=shown)
     except Incorrect as exc:
-        if "Unauthorized" not in str(exc):
+        if aws_facts.AUTHORIZER_UNAUTHORIZED not in str(exc):
             raise
         raise Incorrect(
             f'{exc}. That is a 401, "who are you?", for a token that cannot be trusted; '

@@ -15,9 +15,8 @@ import signal
 import threading
 from typing import Any
 
-from wsrelay.exercises.environment import DEFAULT_PORT
 from wsrelay.local.hosted import serve_line
-from wsrelay.local.hosts import is_loopback
+from wsrelay.local.hosts import DEFAULT_PORT, is_loopback
 
 __all__ = ["exposure_warning", "key_values", "register", "run", "startup_lines"]
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-__all__ = ["free_port", "is_loopback"]
+__all__ = ["DEFAULT_PORT", "free_port", "is_loopback"]
+
+#: ``wsrelay serve``'s default port.
+DEFAULT_PORT = 8765
 
 
 def is_loopback(host: str) -> bool:

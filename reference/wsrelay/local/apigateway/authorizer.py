@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from wsrelay import aws_facts
 from wsrelay.aws_facts import CONNECT_ROUTE
 from wsrelay.local.apigateway.policy import INVOKE, PolicyError, evaluate
 from wsrelay.local.lambda_runtime.environments import Invocation
@@ -40,7 +41,7 @@ __all__ = [
 _QUERY, _HEADER = "route.request.querystring.", "route.request.header."
 _STAGE, _CONTEXT = "stageVariables.", "context."
 #: What a function raises to refuse with 401 (the documented spelling).
-UNAUTHORIZED = "Unauthorized"
+UNAUTHORIZED = aws_facts.AUTHORIZER_UNAUTHORIZED
 
 
 @dataclass(frozen=True)

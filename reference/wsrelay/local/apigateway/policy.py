@@ -27,10 +27,12 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from wsrelay import aws_facts
+
 __all__ = ["INVOKE", "PolicyError", "evaluate"]
 
 #: The action an authorizer's policy must allow for a route.
-INVOKE = "execute-api:Invoke"
+INVOKE = aws_facts.INVOKE_ACTION
 
 
 class PolicyError(ValueError):

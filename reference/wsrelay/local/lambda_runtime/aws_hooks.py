@@ -327,7 +327,8 @@ def fast_path_dynamodb(channel: Channel, model: Any, params: dict[str, Any], reg
         # An error's modelled fields (the old item of a failed condition with
         # ReturnValuesOnConditionCheckFailure, a cancelled transaction's CancellationReasons)
         # are parsed in a second pass with the error's own shape, as botocore's endpoint
-        # does for every HTTP answer of 300 or more.
+        # does for every HTTP answer of 300 or more (``Endpoint._add_modeled_error_fields``,
+        # private: so this is its public-API twin; keep the two in step).
         code = parsed.get("Error", {}).get("Code")
         shape = model.service_model.shape_for_error_code(code) if code else None
         if shape is not None:
